@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# vhv top-level Makefile.  `make` builds vhv.ko against the Debian
+# headers (or KDIR=...); `make check` runs every test; `make demo` runs
+# the demo.  See README.md.
+
+KVER_DEBIAN := $(notdir $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
+		    $(addprefix /usr/src/,$(KVER_DEBIAN)))
+BUILD ?= $(CURDIR)/build
+
+export KDIR BUILD
+
+.PHONY: all module selftests unit check clean setup checkpatch
+
+all: module selftests unit
+
+module:
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+selftests: $(BUILD)/ksft/kselftest_harness.h
+	$(MAKE) -C selftests O=$(BUILD)/selftests
+
+unit: $(BUILD)/ksft/kselftest_harness.h
+	$(MAKE) -C selftests/unit O=$(BUILD)/unit
+
+$(BUILD)/ksft/kselftest_harness.h:
+	scripts/get-ksft.sh $(BUILD)/ksft
+
+setup:
+	scripts/setup.sh
+
+check:
+	scripts/check.sh
+
+checkpatch:
+	scripts/checkpatch.sh
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf $(BUILD)

@@ -1,0 +1,649 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AMD SVM backend with nested paging.
+ *
+ * Optional SVM features are used where CPUID reports them and replaced
+ * where it does not: without NRIP save the instruction lengths of the
+ * intercepted instructions are known constants (I/O always has the next
+ * RIP in EXITINFO2); without flush-by-ASID a TLB flush takes a new ASID.
+ * VMCB clean bits are not used: the whole VMCB is loaded on every entry.
+ */
+#define pr_fmt(fmt) "vhv: " fmt
+
+#include <linux/hw_breakpoint.h>
+#include <asm/debugreg.h>
+#include <linux/mm.h>
+#include <linux/nospec.h>
+#include <linux/percpu.h>
+#include <linux/slab.h>
+#include <asm/cpufeature.h>
+#include <asm/io.h>
+#include <asm/msr.h>
+#include <asm/processor.h>
+#include <asm/trapnr.h>
+
+#include "vhv/vhv.h"
+#include "vmcb.h"
+
+/* vmenter.S */
+void __vhv_svm_run(unsigned long vmcb_pa, u64 *regs,
+		   unsigned long host_save_pa);
+
+struct svm_vp {
+	struct vhv_vp vp;
+	struct vmcb *vmcb;
+	unsigned long vmcb_pa;
+	u64 reinject;		/* EXITINTINFO to deliver on next entry */
+	u64 asid_gen;
+	u32 asid;
+	int asid_cpu;
+	bool need_flush;	/* guest paging state changed by the VMM */
+};
+
+static struct svm_vp *to_svm(struct vhv_vp *vp)
+{
+	return container_of(vp, struct svm_vp, vp);
+}
+
+/*
+ * Per-CPU state.  ASIDs are handed out per CPU; when they run out the
+ * generation moves on and the whole TLB is flushed, so an ASID is never
+ * reused without a flush.
+ */
+struct svm_cpu {
+	struct page *hsave;		/* VM_HSAVE_PA */
+	struct page *host_save;		/* VMSAVE/VMLOAD of host state */
+	u64 asid_gen;
+	u32 next_asid;
+};
+
+static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
+static u32 max_asid;
+static bool has_nrips, has_flush_by_asid;
+static void *iopm, *msrpm;	/* all ones: intercept every port and MSR */
+
+#define IOPM_ORDER	2	/* 12 KiB used */
+#define MSRPM_ORDER	1	/* 8 KiB */
+
+static void svm_hardware_unsetup(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		if (sd->hsave)
+			__free_page(sd->hsave);
+		if (sd->host_save)
+			__free_page(sd->host_save);
+		sd->hsave = NULL;
+		sd->host_save = NULL;
+	}
+	free_pages((unsigned long)iopm, IOPM_ORDER);
+	free_pages((unsigned long)msrpm, MSRPM_ORDER);
+	iopm = NULL;
+	msrpm = NULL;
+}
+
+static int svm_hardware_setup(void)
+{
+	u64 vm_cr;
+	int cpu;
+
+	if (!boot_cpu_has(X86_FEATURE_SVM)) {
+		pr_info("SVM not supported\n");
+		return -ENODEV;
+	}
+	rdmsrl(MSR_VM_CR, vm_cr);
+	if (vm_cr & VM_CR_SVMDIS) {
+		pr_info("SVM disabled by firmware\n");
+		return -ENODEV;
+	}
+	if (!boot_cpu_has(X86_FEATURE_NPT)) {
+		pr_info("SVM without nested paging is not supported\n");
+		return -ENODEV;
+	}
+	has_nrips = boot_cpu_has(X86_FEATURE_NRIPS);
+	has_flush_by_asid = boot_cpu_has(X86_FEATURE_FLUSHBYASID);
+	max_asid = cpuid_ebx(0x8000000a) - 1;
+	if (!max_asid)
+		return -ENODEV;
+
+	iopm = (void *)__get_free_pages(GFP_KERNEL, IOPM_ORDER);
+	msrpm = (void *)__get_free_pages(GFP_KERNEL, MSRPM_ORDER);
+	if (!iopm || !msrpm)
+		goto nomem;
+	memset(iopm, 0xff, PAGE_SIZE << IOPM_ORDER);
+	memset(msrpm, 0xff, PAGE_SIZE << MSRPM_ORDER);
+
+	for_each_possible_cpu(cpu) {
+		struct svm_cpu *sd = per_cpu_ptr(&svm_cpu, cpu);
+
+		sd->hsave = alloc_pages_node(cpu_to_node(cpu),
+					     GFP_KERNEL | __GFP_ZERO, 0);
+		sd->host_save = alloc_pages_node(cpu_to_node(cpu),
+						 GFP_KERNEL | __GFP_ZERO, 0);
+		if (!sd->hsave || !sd->host_save)
+			goto nomem;
+	}
+	pr_info("SVM: %u ASIDs, nrips %d, flush-by-asid %d\n", max_asid,
+		has_nrips, has_flush_by_asid);
+	return 0;
+nomem:
+	svm_hardware_unsetup();
+	return -ENOMEM;
+}
+
+static int svm_cpu_enable(void)
+{
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	u64 efer;
+
+	rdmsrl(MSR_EFER, efer);
+	if (efer & EFER_SVME)
+		return -EBUSY;	/* another hypervisor owns SVM */
+	wrmsrl(MSR_EFER, efer | EFER_SVME);
+	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	/* Start a new generation: the first VP flushes everything. */
+	sd->asid_gen++;
+	sd->next_asid = max_asid + 1;
+	return 0;
+}
+
+static void svm_cpu_disable(void)
+{
+	u64 efer;
+
+	wrmsrl(MSR_VM_HSAVE_PA, 0);
+	rdmsrl(MSR_EFER, efer);
+	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+}
+
+/* ---- state ---- */
+
+static void seg_get(const struct vmcb_seg *v, struct vhv_segment *s)
+{
+	u16 a = v->attrib;
+
+	s->base = v->base;
+	s->limit = v->limit;
+	s->selector = v->selector;
+	s->type = a & 15;
+	s->s = (a >> 4) & 1;
+	s->dpl = (a >> 5) & 3;
+	s->present = (a >> 7) & 1;
+	s->avl = (a >> 8) & 1;
+	s->l = (a >> 9) & 1;
+	s->db = (a >> 10) & 1;
+	s->g = (a >> 11) & 1;
+	s->unusable = !s->present;
+}
+
+static void seg_set(struct vmcb_seg *v, const struct vhv_segment *s)
+{
+	v->base = s->base;
+	v->limit = s->limit;
+	v->selector = s->selector;
+	v->attrib = s->unusable ? 0 :
+		    (s->type & 15) | (s->s & 1) << 4 | (s->dpl & 3) << 5 |
+		    (s->present & 1) << 7 | (s->avl & 1) << 8 |
+		    (s->l & 1) << 9 | (s->db & 1) << 10 | (s->g & 1) << 11;
+}
+
+static void svm_get_sregs(struct vhv_vp *vp, struct vhv_sregs *s)
+{
+	struct vmcb_save *v = &to_svm(vp)->vmcb->save;
+
+	seg_get(&v->cs, &s->cs);
+	seg_get(&v->ds, &s->ds);
+	seg_get(&v->es, &s->es);
+	seg_get(&v->fs, &s->fs);
+	seg_get(&v->gs, &s->gs);
+	seg_get(&v->ss, &s->ss);
+	seg_get(&v->tr, &s->tr);
+	seg_get(&v->ldtr, &s->ldt);
+	s->gdt.base = v->gdtr.base;
+	s->gdt.limit = v->gdtr.limit;
+	s->idt.base = v->idtr.base;
+	s->idt.limit = v->idtr.limit;
+	s->cr0 = v->cr0;
+	s->cr2 = v->cr2;
+	s->cr3 = v->cr3;
+	s->cr4 = v->cr4;
+	s->cr8 = to_svm(vp)->vmcb->control.int_ctl & 15;
+	s->efer = v->efer & ~EFER_SVME;
+}
+
+static void svm_set_sregs(struct vhv_vp *vp, const struct vhv_sregs *s)
+{
+	struct svm_vp *svm = to_svm(vp);
+	struct vmcb_save *v = &svm->vmcb->save;
+
+	seg_set(&v->cs, &s->cs);
+	seg_set(&v->ds, &s->ds);
+	seg_set(&v->es, &s->es);
+	seg_set(&v->fs, &s->fs);
+	seg_set(&v->gs, &s->gs);
+	seg_set(&v->ss, &s->ss);
+	seg_set(&v->tr, &s->tr);
+	seg_set(&v->ldtr, &s->ldt);
+	v->gdtr.base = s->gdt.base;
+	v->gdtr.limit = s->gdt.limit;
+	v->idtr.base = s->idt.base;
+	v->idtr.limit = s->idt.limit;
+	v->cr0 = s->cr0;
+	v->cr2 = s->cr2;
+	v->cr3 = s->cr3;
+	v->cr4 = s->cr4;
+	v->efer = s->efer | EFER_SVME;
+	v->cpl = (s->cr0 & X86_CR0_PE) ? s->ss.dpl & 3 : 0;
+	svm->vmcb->control.int_ctl = (svm->vmcb->control.int_ctl & ~15ULL) |
+				     s->cr8;
+	svm->need_flush = true;
+}
+
+static void svm_vp_reset(struct vhv_vp *vp)
+{
+	struct svm_vp *svm = to_svm(vp);
+	struct vmcb_save *v = &svm->vmcb->save;
+	const struct vmcb_seg data = { 0, 0x93, 0xffff, 0 };
+
+	memset(v, 0, sizeof(*v));
+	v->cs = (struct vmcb_seg) { 0xf000, 0x9b, 0xffff, 0xffff0000 };
+	v->ds = data;
+	v->es = data;
+	v->fs = data;
+	v->gs = data;
+	v->ss = data;
+	v->gdtr.limit = 0xffff;
+	v->idtr.limit = 0xffff;
+	v->ldtr = (struct vmcb_seg) { 0, 0x82, 0xffff, 0 };
+	v->tr = (struct vmcb_seg) { 0, 0x8b, 0xffff, 0 };
+	v->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
+	v->efer = EFER_SVME;
+	v->dr6 = 0xffff0ff0;
+	v->dr7 = 0x400;
+	v->g_pat = 0x0007040600070406ULL;
+	svm->vmcb->control.event_inj = 0;
+	svm->vmcb->control.int_ctl &= ~15ULL;
+	svm->reinject = 0;
+	svm->need_flush = true;
+}
+
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
+static u64 *svm_msr_field(struct vmcb_save *v, u32 index)
+{
+	switch (index) {
+	case MSR_STAR:		return &v->star;
+	case MSR_LSTAR:		return &v->lstar;
+	case MSR_CSTAR:		return &v->cstar;
+	case MSR_SYSCALL_MASK:	return &v->sfmask;
+	case MSR_KERNEL_GS_BASE: return &v->kernel_gs_base;
+	case MSR_FS_BASE:	return &v->fs.base;
+	case MSR_GS_BASE:	return &v->gs.base;
+	case MSR_IA32_SYSENTER_CS: return &v->sysenter_cs;
+	case MSR_IA32_SYSENTER_ESP: return &v->sysenter_esp;
+	case MSR_IA32_SYSENTER_EIP: return &v->sysenter_eip;
+	case MSR_IA32_CR_PAT:	return &v->g_pat;
+	default:		return NULL;
+	}
+}
+
+static int svm_get_msr(struct vhv_vp *vp, u32 index, u64 *data)
+{
+	struct vmcb *vmcb = to_svm(vp)->vmcb;
+	u64 *field = svm_msr_field(&vmcb->save, index);
+
+	if (field) {
+		*data = *field;
+		return 0;
+	}
+	switch (index) {
+	case MSR_EFER:
+		*data = vmcb->save.efer & ~EFER_SVME;
+		return 0;
+	case MSR_IA32_TSC:
+		*data = rdtsc() + vmcb->control.tsc_offset;
+		return 0;
+	default:
+		return -ENOENT;
+	}
+}
+
+static int svm_set_msr(struct vhv_vp *vp, u32 index, u64 data)
+{
+	struct vmcb *vmcb = to_svm(vp)->vmcb;
+	u64 *field = svm_msr_field(&vmcb->save, index);
+
+	switch (index) {
+	case MSR_EFER:
+		if (data & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+			return -EINVAL;
+		/* LMA follows CR0.PG; it is not written directly. */
+		vmcb->save.efer = (data & ~EFER_LMA) | EFER_SVME |
+				  (vmcb->save.efer & EFER_LMA);
+		return 0;
+	case MSR_IA32_TSC:
+		vmcb->control.tsc_offset = data - rdtsc();
+		return 0;
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(data))
+			return -EINVAL;
+		break;
+	case MSR_IA32_SYSENTER_CS:
+		data = (u32)data;
+		break;
+	}
+	if (!field)
+		return -ENOENT;
+	*field = data;
+	return 0;
+}
+
+static void svm_inject_exception(struct vhv_vp *vp, u8 vector, bool has_error,
+				 u32 error)
+{
+	to_svm(vp)->vmcb->control.event_inj =
+		vector | SVM_EVTINJ_EXC | SVM_EVTINJ_VALID |
+		(has_error ? SVM_EVTINJ_ERR | (u64)error << 32 : 0);
+}
+
+static void svm_set_cr2(struct vhv_vp *vp, u64 cr2)
+{
+	to_svm(vp)->vmcb->save.cr2 = cr2;
+}
+
+static int svm_vp_create(struct vhv_vp *vp)
+{
+	struct svm_vp *svm = to_svm(vp);
+	struct vmcb_control *c;
+	struct page *page;
+
+	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	svm->vmcb = page_address(page);
+	svm->vmcb_pa = page_to_phys(page);
+	svm->asid_cpu = -1;
+
+	c = &svm->vmcb->control;
+	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	c->intercept3 = SVM_I3_INTR | SVM_I3_NMI | SVM_I3_CPUID |
+			SVM_I3_INVD | SVM_I3_HLT | SVM_I3_INVLPGA |
+			SVM_I3_IOIO | SVM_I3_MSR | SVM_I3_SHUTDOWN;
+	c->intercept4 = SVM_I4_VMRUN | SVM_I4_VMMCALL | SVM_I4_VMLOAD |
+			SVM_I4_VMSAVE | SVM_I4_STGI | SVM_I4_CLGI |
+			SVM_I4_SKINIT | SVM_I4_MONITOR | SVM_I4_MWAIT |
+			SVM_I4_MWAIT_COND | SVM_I4_XSETBV | SVM_I4_RDPRU;
+	c->iopm_base_pa = __pa(iopm);
+	c->msrpm_base_pa = __pa(msrpm);
+	c->int_ctl = SVM_INT_CTL_V_INTR_MASKING;
+	c->np_ctl = 1;
+	c->ncr3 = vhv_mmu_root_pa(vp->part);
+	svm_vp_reset(vp);
+	return 0;
+}
+
+static void svm_vp_free(struct vhv_vp *vp)
+{
+	free_page((unsigned long)to_svm(vp)->vmcb);
+}
+
+/* ---- entry and exits ---- */
+
+static void svm_new_asid(struct svm_vp *svm, struct svm_cpu *sd, int cpu)
+{
+	if (sd->next_asid > max_asid) {
+		sd->asid_gen++;
+		sd->next_asid = 1;
+		svm->vmcb->control.tlb_ctl = SVM_TLB_ALL;
+	}
+	svm->asid = sd->next_asid++;
+	svm->asid_gen = sd->asid_gen;
+	svm->asid_cpu = cpu;
+}
+
+static u8 insn_len(struct svm_vp *svm, u8 len)
+{
+	return has_nrips ? svm->vmcb->control.next_rip - svm->vmcb->save.rip :
+	       len;
+}
+
+static void svm_exit_resume(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = VHV_X_RESUME;
+}
+
+static void svm_exit_cpuid(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = VHV_X_CPUID;
+	x->insn_len = insn_len(svm, 2);
+}
+
+static void svm_exit_hlt(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = VHV_X_HLT;
+	x->insn_len = insn_len(svm, 1);
+}
+
+static void svm_exit_msr(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = x->info[0] ? VHV_X_WRMSR : VHV_X_RDMSR;
+	x->insn_len = insn_len(svm, 2);
+}
+
+static void svm_exit_io(struct svm_vp *svm, struct vhv_exit *x)
+{
+	u64 info = x->info[0];
+
+	x->kind = VHV_X_IO;
+	x->insn_len = x->info[1] - svm->vmcb->save.rip;
+	x->io.port = info >> 16;
+	x->io.size = (info & SVM_IO_SIZE_MASK) >> SVM_IO_SIZE_SHIFT;
+	x->io.in = info & SVM_IO_IN;
+	x->io.string = info & SVM_IO_STR;
+	x->io.rep = info & SVM_IO_REP;
+}
+
+static void svm_exit_npf(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = VHV_X_NPF;
+	x->npf.gpa = x->info[1];
+	x->npf.write = x->info[0] & SVM_NPF_WRITE;
+	x->npf.fetch = x->info[0] & SVM_NPF_FETCH;
+}
+
+static void svm_exit_shutdown(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = VHV_X_SHUTDOWN;
+}
+
+/* INVD would drop dirty cache lines of the host: do nothing instead. */
+static void svm_exit_invd(struct svm_vp *svm, struct vhv_exit *x)
+{
+	svm->vp.regs[VHV_REG_RIP] += insn_len(svm, 2);
+	x->kind = VHV_X_RESUME;
+}
+
+/* SVM instructions and the like, which the guest does not have. */
+static void svm_exit_ud(struct svm_vp *svm, struct vhv_exit *x)
+{
+	svm_inject_exception(&svm->vp, X86_TRAP_UD, false, 0);
+	x->kind = VHV_X_RESUME;
+}
+
+/*
+ * #DB and #AC are intercepted only so that a guest cannot hang the CPU
+ * in an endless delivery loop; they go back to the guest.
+ */
+static void svm_exit_reflect(struct svm_vp *svm, struct vhv_exit *x)
+{
+	u8 vector = x->code - SVM_EXIT_EXCP_BASE;
+
+	svm_inject_exception(&svm->vp, vector, vector == X86_TRAP_AC, 0);
+	x->kind = VHV_X_RESUME;
+}
+
+typedef void (*svm_exit_fn)(struct svm_vp *svm, struct vhv_exit *x);
+
+static const svm_exit_fn svm_exit_table[SVM_EXIT_NR] = {
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_reflect,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_reflect,
+	[SVM_EXIT_INTR]				= svm_exit_resume,
+	[SVM_EXIT_NMI]				= svm_exit_resume,
+	[SVM_EXIT_CPUID]			= svm_exit_cpuid,
+	[SVM_EXIT_INVD]				= svm_exit_invd,
+	[SVM_EXIT_HLT]				= svm_exit_hlt,
+	[SVM_EXIT_INVLPGA]			= svm_exit_ud,
+	[SVM_EXIT_IOIO]				= svm_exit_io,
+	[SVM_EXIT_MSR]				= svm_exit_msr,
+	[SVM_EXIT_SHUTDOWN]			= svm_exit_shutdown,
+	[SVM_EXIT_VMRUN]			= svm_exit_ud,
+	[SVM_EXIT_VMMCALL]			= svm_exit_ud,
+	[SVM_EXIT_VMLOAD]			= svm_exit_ud,
+	[SVM_EXIT_VMSAVE]			= svm_exit_ud,
+	[SVM_EXIT_STGI]				= svm_exit_ud,
+	[SVM_EXIT_CLGI]				= svm_exit_ud,
+	[SVM_EXIT_SKINIT]			= svm_exit_ud,
+	[SVM_EXIT_MONITOR]			= svm_exit_ud,
+	[SVM_EXIT_MWAIT]			= svm_exit_ud,
+	[SVM_EXIT_MWAIT_COND]			= svm_exit_ud,
+	[SVM_EXIT_XSETBV]			= svm_exit_ud,
+	[SVM_EXIT_RDPRU]			= svm_exit_ud,
+};
+
+static void svm_decode_exit(struct svm_vp *svm)
+{
+	struct vmcb_control *c = &svm->vmcb->control;
+	struct vhv_exit *x = &svm->vp.exit;
+	u64 code = c->exit_code;
+
+	memset(x, 0, sizeof(*x));
+	x->kind = VHV_X_UNKNOWN;
+	x->code = code;
+	x->info[0] = c->exit_info_1;
+	x->info[1] = c->exit_info_2;
+
+	/* An event cut short by the exit is delivered again. */
+	if (c->exit_int_info & SVM_EVTINJ_VALID) {
+		svm->reinject = c->exit_int_info;
+		x->vectoring = true;
+	}
+
+	if (code == SVM_EXIT_INVALID) {
+		x->kind = VHV_X_FAIL_ENTRY;
+	} else if (code == SVM_EXIT_NPF) {
+		svm_exit_npf(svm, x);
+	} else if (code < SVM_EXIT_NR) {
+		svm_exit_fn fn = svm_exit_table[array_index_nospec(code,
+							SVM_EXIT_NR)];
+
+		if (fn)
+			fn(svm, x);
+	}
+}
+
+static int svm_vp_run(struct vhv_vp *vp)
+{
+	struct svm_vp *svm = to_svm(vp);
+	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	struct vmcb *vmcb = svm->vmcb;
+	long gen = atomic_long_read(&vp->part->tlb_gen);
+	int cpu = smp_processor_id();
+
+	if (svm->asid_cpu != cpu || svm->asid_gen != sd->asid_gen) {
+		svm_new_asid(svm, sd, cpu);
+	} else if (svm->need_flush || vp->tlb_gen != gen) {
+		if (has_flush_by_asid)
+			vmcb->control.tlb_ctl = SVM_TLB_ASID;
+		else
+			svm_new_asid(svm, sd, cpu);
+	}
+	svm->need_flush = false;
+	vp->tlb_gen = gen;
+	vmcb->control.asid = svm->asid;
+
+	if (svm->reinject && !(vmcb->control.event_inj & SVM_EVTINJ_VALID))
+		vmcb->control.event_inj = svm->reinject;
+	svm->reinject = 0;
+
+	vmcb->save.rax = vp->regs[VHV_REG_RAX];
+	vmcb->save.rsp = vp->regs[VHV_REG_RSP];
+	vmcb->save.rip = vp->regs[VHV_REG_RIP];
+	vmcb->save.rflags = vp->regs[VHV_REG_RFLAGS];
+
+	asm volatile("clgi" ::: "memory");
+	__vhv_svm_run(svm->vmcb_pa, vp->regs, page_to_phys(sd->host_save));
+	asm volatile("stgi" ::: "memory");
+	if (hw_breakpoint_active())
+		hw_breakpoint_restore();
+
+	vmcb->control.tlb_ctl = SVM_TLB_NONE;
+	vmcb->control.event_inj = 0;	/* if cut short: in EXITINTINFO */
+	vp->regs[VHV_REG_RAX] = vmcb->save.rax;
+	vp->regs[VHV_REG_RSP] = vmcb->save.rsp;
+	vp->regs[VHV_REG_RIP] = vmcb->save.rip;
+	vp->regs[VHV_REG_RFLAGS] = vmcb->save.rflags;
+	svm_decode_exit(svm);
+	return 0;
+}
+
+/* ---- nested page table entries ---- */
+
+#define NPT_P	BIT_ULL(0)
+#define NPT_W	BIT_ULL(1)
+#define NPT_U	BIT_ULL(2)	/* NPT treats every guest access as user */
+#define NPT_NX	BIT_ULL(63)
+
+static u64 svm_spte_table(u64 pa)
+{
+	return pa | NPT_P | NPT_W | NPT_U;
+}
+
+static u64 svm_spte_leaf(u64 pa, u32 prot)
+{
+	return pa | NPT_P | NPT_U | (prot & VHV_MAP_WRITE ? NPT_W : 0) |
+	       (prot & VHV_MAP_EXEC ? 0 : NPT_NX);
+}
+
+/* Nested paging uses the host's paging mode. */
+static int svm_mmu_levels(void)
+{
+	return pgtable_l5_enabled() ? 5 : 4;
+}
+
+const struct vhv_backend_ops vhv_svm_ops = {
+	.name = "SVM",
+	.id = VHV_BACKEND_SVM,
+	.vp_size = sizeof(struct svm_vp),
+	.hardware_setup = svm_hardware_setup,
+	.hardware_unsetup = svm_hardware_unsetup,
+	.cpu_enable = svm_cpu_enable,
+	.cpu_disable = svm_cpu_disable,
+	.vp_create = svm_vp_create,
+	.vp_free = svm_vp_free,
+	.vp_reset = svm_vp_reset,
+	.vp_run = svm_vp_run,
+	.get_sregs = svm_get_sregs,
+	.set_sregs = svm_set_sregs,
+	.get_msr = svm_get_msr,
+	.set_msr = svm_set_msr,
+	.inject_exception = svm_inject_exception,
+	.set_cr2 = svm_set_cr2,
+	.spte_table = svm_spte_table,
+	.spte_leaf = svm_spte_leaf,
+	.spte_present = NPT_P,
+	.mmu_levels = svm_mmu_levels,
+};
