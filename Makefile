@@ -4,9 +4,9 @@
 # headers (or KDIR=...); `make check` runs every test; `make demo` runs
 # the demo.  See README.md.
 
-KVER_DEBIAN := $(notdir $(lastword $(sort $(wildcard /usr/src/linux-headers-*-amd64))))
+# The running kernel's headers, else the newest Debian amd64 headers.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
-		    $(addprefix /usr/src/,$(KVER_DEBIAN)))
+	$(shell ls -d /usr/src/linux-headers-*-amd64 2>/dev/null | sort -V | tail -n 1))
 BUILD ?= $(CURDIR)/build
 
 export KDIR BUILD

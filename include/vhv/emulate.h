@@ -14,13 +14,14 @@
 #else
 #include <stdint.h>
 #include <stdbool.h>
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-typedef int8_t s8;
-typedef int32_t s32;
-typedef int64_t s64;
+/* The same types as uint8_t etc., spelled as the compiler does. */
+typedef __UINT8_TYPE__ u8;
+typedef __UINT16_TYPE__ u16;
+typedef __UINT32_TYPE__ u32;
+typedef __UINT64_TYPE__ u64;
+typedef __INT8_TYPE__ s8;
+typedef __INT32_TYPE__ s32;
+typedef __INT64_TYPE__ s64;
 #endif
 
 #define VHV_INSN_MAX	15
@@ -77,7 +78,7 @@ struct vhv_insn {
 	u8 rep;			/* VHV_REP_* */
 	u8 seg;			/* enum vhv_seg of the memory operand (rSI for MOVS) */
 	s8 reg;			/* register operand (0-15), or VHV_NO_REG */
-	bool reg_high8;		/* reg is AH, CH, DH or BH */
+	bool reg_high8;		/* AH, CH, DH or BH; reg is then 0-3 */
 	bool has_imm;
 	bool rip_relative;	/* disp is relative to the next instruction */
 	s8 base;		/* memory base register or VHV_NO_REG */
