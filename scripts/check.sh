@@ -1,0 +1,166 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make check`: everything that must pass before a change lands.
+#
+#	setup       scripts/setup.sh (Debian packages)
+#	module      make module W=1; any "warning:" fails
+#	selftests   make selftests unit
+#	unit        the userspace unit tests, on the host (scripts/unit.sh)
+#	checkpatch  scripts/checkpatch.sh
+#	svm         the SVM lane: QEMU TCG (scripts/lane.sh svm)
+#
+# Every part runs even when an earlier one failed (the lane needs a
+# module, though).  The summary has one line per part and ends with
+#	N passed, N failed, N skipped
+# totalled over the unit tests and the lanes; a part that failed without
+# a failing test (a build, checkpatch, a lane's insmod or dmesg) adds 1
+# to "failed".  Exit status 1 if anything failed.  Logs: build/check/.
+#
+# Environment: LANES (default "svm"); KVER (kernel the lanes boot and
+# the module is built for; default: newest /boot/vmlinuz-*); VHV_KO,
+# TESTS_DIR, VHV_TEST_TIMEOUT, VHV_INSMOD_ARGS (scripts/mkinitramfs.sh;
+# with VHV_KO set the lanes run even if the module did not build);
+# UNIT_DIR, UNIT_TIMEOUT (scripts/unit.sh); LANE_* and QEMU_ARGS
+# (scripts/lane.sh).
+set -uo pipefail
+# shellcheck source=scripts/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+cd "$ROOT" || exit 1
+LANES=${LANES:-svm}
+out=$BUILD/check
+mkdir -p "$out"
+
+parts=()	# "status|name|detail|seconds"
+total_pass=0
+total_fail=0
+total_skip=0
+failed_parts=0
+
+header()
+{
+	echo
+	echo "==> $1"
+}
+
+# record STATUS NAME DETAIL SECONDS [PASS FAIL SKIP]
+record()
+{
+	local st=$1 name=$2 detail=$3 t=$4 p=${5:-0} f=${6:-0} s=${7:-0}
+
+	total_pass=$((total_pass + p))
+	total_skip=$((total_skip + s))
+	total_fail=$((total_fail + f))
+	if [ "$st" != ok ]; then
+		failed_parts=$((failed_parts + 1))
+		[ "$f" -gt 0 ] || total_fail=$((total_fail + 1))
+	fi
+	parts+=("$st|$name|$detail|$t")
+}
+
+# record_tests NAME RESULTFILE SECONDS: a part that counts TAP results.
+record_tests()
+{
+	local name=$1 res=$2 t=$3 p f s secs st
+
+	if [ -s "$res" ] && read -r p f s secs st <"$res"; then
+		record "$st" "$name" "$p passed, $f failed, $s skipped" "$secs" "$p" "$f" "$s"
+	else
+		record FAILED "$name" "did not run to the end (see above)" "$t"
+	fi
+}
+
+# ---- setup
+header "setup: scripts/setup.sh"
+t0=$(now_ms)
+if "$SCRIPTS/setup.sh" 2>&1 | tee "$out/setup.log"; then
+	record ok setup "$(tail -n 1 "$out/setup.log" | sed 's/^setup: //')" "$(secs "$t0")"
+else
+	record FAILED setup "scripts/setup.sh failed" "$(secs "$t0")"
+fi
+
+# The lanes boot /boot/vmlinuz-$KVER: build the module for that kernel.
+kver=$(vhv_kver) || kver=
+kdir=()
+if [ -n "$kver" ] && [ -d "/usr/src/linux-headers-$kver" ]; then
+	kdir=(KDIR="/usr/src/linux-headers-$kver")
+fi
+
+# ---- module
+header "module: make -B module W=1 ${kdir[*]}"
+t0=$(now_ms)
+module_ok=0
+# -B: recompile every object, so that warnings show on every run.
+make -B -j"$(nproc)" module W=1 "${kdir[@]}" 2>&1 | tee "$out/module.log"
+rc=${PIPESTATUS[0]}
+nwarn=$(grep -ci 'warning:' "$out/module.log")
+if [ "$rc" -ne 0 ]; then
+	record FAILED module "make module W=1 failed (status $rc)" "$(secs "$t0")"
+elif [ "$nwarn" -gt 0 ]; then
+	module_ok=1
+	echo "module: $nwarn warning(s):"
+	grep -i 'warning:' "$out/module.log"
+	record FAILED module "$nwarn warning(s) with W=1" "$(secs "$t0")"
+else
+	module_ok=1
+	record ok module "W=1, no warnings" "$(secs "$t0")"
+fi
+
+# ---- selftests and unit tests
+header "selftests: make selftests unit"
+t0=$(now_ms)
+make -j"$(nproc)" selftests unit 2>&1 | tee "$out/selftests.log"
+rc=${PIPESTATUS[0]}
+if [ "$rc" -eq 0 ]; then
+	record ok selftests "built" "$(secs "$t0")"
+else
+	record FAILED selftests "make selftests unit failed (status $rc)" "$(secs "$t0")"
+fi
+
+header "unit: scripts/unit.sh (on the host)"
+t0=$(now_ms)
+"$SCRIPTS/unit.sh"
+record_tests unit "$out/unit.result" "$(secs "$t0")"
+
+# ---- checkpatch
+header "checkpatch: scripts/checkpatch.sh"
+t0=$(now_ms)
+"$SCRIPTS/checkpatch.sh" 2>&1 | tee "$out/checkpatch.out"
+rc=${PIPESTATUS[0]}
+verdict=$(tail -n 1 "$out/checkpatch.out" | sed 's/^checkpatch: //')
+if [ "$rc" -eq 0 ]; then
+	record ok checkpatch "$verdict" "$(secs "$t0")"
+else
+	record FAILED checkpatch "${verdict#FAILED: }" "$(secs "$t0")"
+fi
+
+# ---- lanes
+for lane in $LANES; do
+	header "$lane: scripts/lane.sh $lane"
+	t0=$(now_ms)
+	if [ $module_ok -ne 1 ] && [ -z "${VHV_KO:-}" ]; then
+		echo "$lane: not run: no module"
+		record FAILED "$lane" "not run: the module did not build" "0.0"
+		continue
+	fi
+	rm -f "$BUILD/lanes/$lane/result"
+	"$SCRIPTS/lane.sh" "$lane"
+	record_tests "$lane" "$BUILD/lanes/$lane/result" "$(secs "$t0")"
+done
+
+# ---- summary
+echo
+echo "============================== vhv check summary =============================="
+for p in "${parts[@]}"; do
+	IFS='|' read -r st name detail t <<<"$p"
+	printf '  %-7s %-11s %-52s %7s s\n' "$st" "$name" "$detail" "$t"
+done
+echo "==============================================================================="
+if [ $failed_parts -gt 0 ]; then
+	echo "check: FAILED ($failed_parts of ${#parts[@]} parts; logs in $out and $BUILD/lanes)"
+else
+	echo "check: all ${#parts[@]} parts ok"
+fi
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ $failed_parts -eq 0 ]
