@@ -18,7 +18,7 @@
 #define IO_DATA_ROOM	(VHV_RUN_PAGE_SIZE - VHV_RUN_DATA_OFFSET)
 
 /* linear_access() flag: fail quietly instead of queueing a #PF */
-#define ACC_PROBE	(1U << 31)
+#define ACC_PROBE	BIT(31)
 
 /* Outcome of a guest memory access made by the emulator. */
 enum {

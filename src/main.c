@@ -17,7 +17,7 @@ extern const struct vhv_backend_ops vhv_svm_ops;
 const struct vhv_backend_ops *vhv_ops;
 
 /*
- * Hardware virtualization is on on every online CPU while at least one
+ * Hardware virtualization is enabled on every online CPU while at least one
  * partition exists.  This mutex protects: hw_users and hw_cpuhp; it is
  * taken outside the CPU hotplug lock.
  */

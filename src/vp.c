@@ -43,7 +43,10 @@ static struct preempt_ops vhv_preempt_ops = {
 	.sched_out = vhv_sched_out,
 };
 
-/* Bind the VP to this thread's CPU for the duration of VHV_RUN. */
+/*
+ * Bind the VP to this thread's CPU for the duration of an ioctl; the
+ * preempt notifier follows it to whatever CPU the thread runs on.
+ */
 static void vhv_vp_load(struct vhv_vp *vp)
 {
 	int cpu = get_cpu();
@@ -82,7 +85,6 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		return -EINTR;
 	}
 
-	vhv_vp_load(vp);
 	fpu_swap_kvm_fpstate(&vp->fpu, true);
 	for (;;) {
 		if (signal_pending(current)) {
@@ -106,7 +108,6 @@ static int vhv_vp_run(struct vhv_vp *vp)
 			break;
 	}
 	fpu_swap_kvm_fpstate(&vp->fpu, false);
-	vhv_vp_put(vp);
 	return r;
 }
 
@@ -197,7 +198,9 @@ static long vhv_vp_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 		return -EPERM;
 	if (mutex_lock_killable(&vp->mutex))
 		return -EINTR;
+	vhv_vp_load(vp);
 	r = vhv_vp_ioctl_locked(vp, cmd, arg);
+	vhv_vp_put(vp);
 	mutex_unlock(&vp->mutex);
 	return r;
 }

@@ -12,14 +12,14 @@
 
 /* ---- guest page walk ---- */
 
-#define PTE_P		(1ULL << 0)
-#define PTE_W		(1ULL << 1)
-#define PTE_U		(1ULL << 2)
-#define PTE_PS		(1ULL << 7)
-#define PTE_NX		(1ULL << 63)
+#define PTE_P		BIT_ULL(0)
+#define PTE_W		BIT_ULL(1)
+#define PTE_U		BIT_ULL(2)
+#define PTE_PS		BIT_ULL(7)
+#define PTE_NX		BIT_ULL(63)
 #define PTE_ADDR	GENMASK_ULL(51, 12)
 
-#define PFERR_P		(1U << 0)
+#define PFERR_P		BIT(0)
 
 enum vhv_cpu_mode vhv_cpu_mode(const struct vhv_sregs *s)
 {
@@ -263,7 +263,7 @@ void vhv_cpuid(struct vhv_vp *vp, u32 func, u32 index, u32 out[4])
 	else
 		e = cpuid_find(def_cpuid, def_ncpuid, func, index);
 	if (!e) {
-		out[0] = out[1] = out[2] = out[3] = 0;
+		memset(out, 0, 4 * sizeof(*out));
 		return;
 	}
 	out[0] = e->eax;

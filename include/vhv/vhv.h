@@ -213,9 +213,9 @@ static inline phys_addr_t vhv_mmu_root_pa(struct vhv_partition *p)
 }
 
 /* x86.c: architectural state common to both backends */
-#define VHV_ACC_WRITE	(1U << 1)
-#define VHV_ACC_USER	(1U << 2)
-#define VHV_ACC_FETCH	(1U << 4)
+#define VHV_ACC_WRITE	BIT(1)
+#define VHV_ACC_USER	BIT(2)
+#define VHV_ACC_FETCH	BIT(4)
 int vhv_gva_to_gpa(struct vhv_vp *vp, const struct vhv_sregs *s, u64 gva,
 		   u32 access, u64 *gpa, u32 *pf_error);
 int vhv_check_sregs(const struct vhv_sregs *s);

@@ -23,6 +23,7 @@
 #include <asm/trapnr.h>
 
 #include "vhv/vhv.h"
+#include "vhv/compat.h"
 #include "vmcb.h"
 
 /* vmenter.S */
@@ -94,7 +95,7 @@ static int svm_hardware_setup(void)
 		pr_info("SVM not supported\n");
 		return -ENODEV;
 	}
-	rdmsrl(MSR_VM_CR, vm_cr);
+	vhv_rdmsr(MSR_VM_CR, vm_cr);
 	if (vm_cr & VM_CR_SVMDIS) {
 		pr_info("SVM disabled by firmware\n");
 		return -ENODEV;
@@ -139,11 +140,11 @@ static int svm_cpu_enable(void)
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
 	u64 efer;
 
-	rdmsrl(MSR_EFER, efer);
+	vhv_rdmsr(MSR_EFER, efer);
 	if (efer & EFER_SVME)
 		return -EBUSY;	/* another hypervisor owns SVM */
-	wrmsrl(MSR_EFER, efer | EFER_SVME);
-	wrmsrl(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	vhv_wrmsr(MSR_EFER, efer | EFER_SVME);
+	vhv_wrmsr(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
 	/* Start a new generation: the first VP flushes everything. */
 	sd->asid_gen++;
 	sd->next_asid = max_asid + 1;
@@ -154,9 +155,9 @@ static void svm_cpu_disable(void)
 {
 	u64 efer;
 
-	wrmsrl(MSR_VM_HSAVE_PA, 0);
-	rdmsrl(MSR_EFER, efer);
-	wrmsrl(MSR_EFER, efer & ~EFER_SVME);
+	vhv_wrmsr(MSR_VM_HSAVE_PA, 0);
+	vhv_rdmsr(MSR_EFER, efer);
+	vhv_wrmsr(MSR_EFER, efer & ~EFER_SVME);
 }
 
 /* ---- state ---- */

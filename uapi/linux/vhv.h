@@ -20,7 +20,7 @@
 #define VHV_MAX_MAPPINGS	128
 #define VHV_MAX_CPUID_ENTRIES	128
 #define VHV_MAX_MSR_ENTRIES	256
-#define VHV_MAX_GPA		(1ULL << 48)
+#define VHV_MAX_GPA		0x1000000000000ULL
 #define VHV_RUN_PAGE_SIZE	4096
 
 /* ioctls on /dev/vhv */
@@ -47,9 +47,9 @@
 #define VHV_UNMAP_GPA		_IOW(VHVIO, 0x11, struct vhv_unmap_gpa)
 #define VHV_CREATE_VP		_IO(VHVIO, 0x12)	/* arg: VP index; returns fd */
 
-#define VHV_MAP_READ		(1U << 0)
-#define VHV_MAP_WRITE		(1U << 1)
-#define VHV_MAP_EXEC		(1U << 2)
+#define VHV_MAP_READ		0x1
+#define VHV_MAP_WRITE		0x2
+#define VHV_MAP_EXEC		0x4
 
 struct vhv_map_gpa {
 	__u64 gpa;		/* guest-physical start, page aligned */
@@ -119,7 +119,7 @@ struct vhv_msrs {
 	struct vhv_msr_entry entries[];
 };
 
-#define VHV_CPUID_FLAG_INDEX	(1U << 0)	/* index (ECX) is significant */
+#define VHV_CPUID_FLAG_INDEX	0x1	/* index (ECX) is significant */
 
 struct vhv_cpuid_entry {
 	__u32 function;
