@@ -12,8 +12,6 @@
 
 #include "vhv/vhv.h"
 
-extern const struct vhv_backend_ops vhv_svm_ops;
-
 const struct vhv_backend_ops *vhv_ops;
 
 /*
@@ -144,6 +142,10 @@ static int __init vhv_init(void)
 	if (boot_cpu_data.x86_vendor == X86_VENDOR_AMD ||
 	    boot_cpu_data.x86_vendor == X86_VENDOR_HYGON)
 		vhv_ops = &vhv_svm_ops;
+	else if (boot_cpu_data.x86_vendor == X86_VENDOR_INTEL ||
+		 boot_cpu_data.x86_vendor == X86_VENDOR_CENTAUR ||
+		 boot_cpu_data.x86_vendor == X86_VENDOR_ZHAOXIN)
+		vhv_ops = &vhv_vmx_ops;
 	if (!vhv_ops) {
 		pr_info("no supported virtualization extension\n");
 		return -ENODEV;

@@ -21,6 +21,8 @@ static void vhv_partition_free(struct kref *ref)
 {
 	struct vhv_partition *p = container_of(ref, struct vhv_partition, ref);
 
+	if (vhv_ops->partition_destroy)
+		vhv_ops->partition_destroy(p);
 	vhv_mmu_destroy(p);
 	mmdrop(p->mm);
 	kfree(p);

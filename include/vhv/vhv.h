@@ -144,11 +144,16 @@ struct vhv_backend_ops {
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
 
+	/* Before a partition's tables are freed (optional). */
+	void (*partition_destroy)(struct vhv_partition *p);
 	/* Initialise (to the reset state) and free the backend VP. */
 	int (*vp_create)(struct vhv_vp *vp);
 	void (*vp_free)(struct vhv_vp *vp);
 	void (*vp_reset)(struct vhv_vp *vp);
-	/* The VP's thread was scheduled in/out; preemption disabled. */
+	/*
+	 * The VP's thread starts a VP ioctl or is scheduled in (load), or
+	 * ends it or is scheduled out (put); preemption disabled.  Optional.
+	 */
 	void (*vp_load)(struct vhv_vp *vp, int cpu);
 	void (*vp_put)(struct vhv_vp *vp);
 	/*
@@ -176,6 +181,8 @@ struct vhv_backend_ops {
 };
 
 extern const struct vhv_backend_ops *vhv_ops;
+extern const struct vhv_backend_ops vhv_svm_ops;
+extern const struct vhv_backend_ops vhv_vmx_ops;
 
 /* main.c */
 int vhv_hardware_get(void);

@@ -26,9 +26,7 @@
 #include "vhv/compat.h"
 #include "vmcb.h"
 
-/* vmenter.S */
-void __vhv_svm_run(unsigned long vmcb_pa, u64 *regs,
-		   unsigned long host_save_pa);
+#include "vmenter.h"
 
 struct svm_vp {
 	struct vhv_vp vp;
