@@ -62,8 +62,13 @@ static void advance_rip(struct vhv_vp *vp, u64 next_rip)
 	vp->regs[VHV_REG_RIP] = next_rip;
 }
 
-static void skip_insn(struct vhv_vp *vp)
+static void measure_insn(struct vhv_vp *vp, u8 opcode_len);
+
+/* Step over the exiting instruction, whose opcode is opcode_len bytes. */
+static void skip_insn(struct vhv_vp *vp, u8 opcode_len)
 {
+	if (!vp->exit.insn_len)
+		measure_insn(vp, opcode_len);
 	advance_rip(vp, vp->regs[VHV_REG_RIP] + vp->exit.insn_len);
 }
 
@@ -164,19 +169,17 @@ static int fetch_failed(struct vhv_vp *vp, int r)
 	return 0;
 }
 
-/* ---- port I/O ---- */
-
-/* Segment override and address size of an INS/OUTS, from its prefixes. */
-static int string_io_prefixes(struct vhv_vp *vp, struct emu_ctx *c,
-			      u8 *seg, u8 *addrsize)
+/*
+ * Walk the prefixes of the instruction in buf: the segment override and
+ * address size they select.  Returns the offset of the opcode.
+ */
+static int scan_prefixes(const u8 *buf, int n, enum vhv_cpu_mode mode,
+			 u8 *seg, u8 *addrsize)
 {
-	u8 buf[VHV_INSN_MAX];
-	int i, n = fetch_insn(vp, c, buf);
+	int i;
 
-	if (n < 0)
-		return n;
 	*seg = VHV_SEG_DS;
-	*addrsize = c->mode == VHV_MODE_64 ? 8 : c->mode == VHV_MODE_32 ? 4 : 2;
+	*addrsize = mode == VHV_MODE_64 ? 8 : mode == VHV_MODE_32 ? 4 : 2;
 	for (i = 0; i < n; i++) {
 		switch (buf[i]) {
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
@@ -186,16 +189,53 @@ static int string_io_prefixes(struct vhv_vp *vp, struct emu_ctx *c,
 			*seg = buf[i] - 0x64 + VHV_SEG_FS;
 			continue;
 		case 0x67:
-			*addrsize = c->mode == VHV_MODE_64 ? 4 :
-				    c->mode == VHV_MODE_32 ? 2 : 4;
+			*addrsize = mode == VHV_MODE_32 ? 2 : 4;
 			continue;
 		case 0x66: case 0xf0: case 0xf2: case 0xf3:
 			continue;
 		}
-		if (c->mode == VHV_MODE_64 && (buf[i] & 0xf0) == 0x40)
+		if (mode == VHV_MODE_64 && (buf[i] & 0xf0) == 0x40)
 			continue;
 		break;
 	}
+	return i;
+}
+
+/*
+ * Without NRIP save the backend does not know how long the exiting
+ * instruction is: its opcode is known, but prefixes may precede it.
+ */
+static void measure_insn(struct vhv_vp *vp, u8 opcode_len)
+{
+	u8 buf[VHV_INSN_MAX], seg, as;
+	struct emu_ctx c;
+	u64 lin, gpa;
+
+	emu_init(vp, &c);
+	lin = seg_base(&c, VHV_SEG_CS) + vp->regs[VHV_REG_RIP];
+	if (linear_access(vp, &c, lin, buf, 1, VHV_ACC_FETCH | ACC_PROBE,
+			  &gpa) != MEM_OK || buf[0] == 0x0f || buf[0] == 0xf4) {
+		vp->exit.insn_len = opcode_len;	/* no prefix: the usual */
+		return;
+	}
+	if (fetch_insn(vp, &c, buf) == VHV_INSN_MAX)
+		opcode_len += scan_prefixes(buf, VHV_INSN_MAX, c.mode, &seg,
+					    &as);
+	vp->exit.insn_len = opcode_len;
+}
+
+/* ---- port I/O ---- */
+
+/* Segment override and address size of an INS/OUTS, from its prefixes. */
+static int string_io_prefixes(struct vhv_vp *vp, struct emu_ctx *c,
+			      u8 *seg, u8 *addrsize)
+{
+	u8 buf[VHV_INSN_MAX];
+	int n = fetch_insn(vp, c, buf);
+
+	if (n < 0)
+		return n;
+	scan_prefixes(buf, n, c->mode, seg, addrsize);
 	return 0;
 }
 
@@ -217,10 +257,11 @@ static void step_reg(u64 *regs, int reg, u8 addrsize, s64 delta)
 
 /*
  * Copy @count string items between the run page and guest memory at
- * seg:reg.  Returns the number of items done; a #PF stops early.
+ * seg:reg.  Returns the number of items done; a #PF, or memory that is
+ * not RAM, stops early with the reason in *status.
  */
 static u32 string_io_copy(struct vhv_vp *vp, struct emu_ctx *c, int reg,
-			  u8 seg, u32 count, bool to_guest)
+			  u8 seg, u32 count, bool to_guest, int *status)
 {
 	u8 *data = (u8 *)vp->run + VHV_RUN_DATA_OFFSET;
 	u8 size = vp->insn.opsize, as = vp->insn.addrsize;
@@ -228,15 +269,27 @@ static u32 string_io_copy(struct vhv_vp *vp, struct emu_ctx *c, int reg,
 	u32 i;
 	u64 gpa;
 
+	*status = MEM_OK;
 	for (i = 0; i < count; i++) {
 		u64 lin = seg_base(c, seg) + (vp->regs[reg] & addr_mask(as));
 
-		if (linear_access(vp, c, lin, data + i * size, size,
-				  to_guest ? VHV_ACC_WRITE : 0, &gpa) != MEM_OK)
+		*status = linear_access(vp, c, lin, data + i * size, size,
+					to_guest ? VHV_ACC_WRITE : 0, &gpa);
+		if (*status != MEM_OK)
 			break;
 		step_reg(vp->regs, reg, as, step);
 	}
 	return i;
+}
+
+/* String I/O between a port and MMIO is not emulated. */
+static int string_io_failed(struct vhv_vp *vp, int status)
+{
+	if (status == MEM_PF)
+		return 1;
+	vp->pending = VHV_PEND_NONE;
+	vhv_internal_error(vp, VHV_INTERNAL_EMULATION);
+	return 0;
 }
 
 /* After @done items of a string I/O: count down rCX, finish when zero. */
@@ -257,8 +310,8 @@ static int handle_io(struct vhv_vp *vp)
 	struct vhv_insn *st = &vp->insn;
 	struct emu_ctx c;
 	u32 count = 1;
+	int r, status;
 	u64 rcx;
-	int r;
 
 	memset(st, 0, sizeof(*st));
 	st->opsize = vp->exit.io.size;
@@ -289,10 +342,10 @@ static int handle_io(struct vhv_vp *vp)
 		}
 		if (!vp->exit.io.in) {
 			count = string_io_copy(vp, &c, VHV_REG_RSI, st->seg,
-					       count, false);
+					       count, false, &status);
 			string_io_done(vp, count);
 			if (!count)
-				return 1;	/* #PF queued */
+				return string_io_failed(vp, status);
 		}
 	} else if (!vp->exit.io.in) {
 		memcpy((u8 *)run + VHV_RUN_DATA_OFFSET,
@@ -313,6 +366,7 @@ static int complete_io_in(struct vhv_vp *vp)
 	u8 *data = (u8 *)vp->run + VHV_RUN_DATA_OFFSET;
 	struct emu_ctx c;
 	u64 val = 0;
+	int status;
 	u32 done;
 
 	if (!vp->io_string) {
@@ -324,9 +378,9 @@ static int complete_io_in(struct vhv_vp *vp)
 	}
 	emu_init(vp, &c);
 	done = string_io_copy(vp, &c, VHV_REG_RDI, VHV_SEG_ES, vp->io_count,
-			      true);
+			      true, &status);
 	string_io_done(vp, done);
-	return 1;
+	return status == MEM_OK ? 1 : string_io_failed(vp, status);
 }
 
 /* ---- MMIO ---- */
@@ -544,8 +598,11 @@ static int handle_npf(struct vhv_vp *vp)
 		vhv_internal_error(vp, VHV_INTERNAL_FETCH);
 		return 0;
 	}
-	/* An event delivery (IDT, stack) that touches MMIO: not emulated. */
-	if (vp->exit.vectoring) {
+	/*
+	 * An event delivery (IDT, stack) or the guest's own page walk that
+	 * touches MMIO: not emulated.
+	 */
+	if (vp->exit.vectoring || vp->exit.npf.walk) {
 		vhv_internal_error(vp, VHV_INTERNAL_EMULATION);
 		return 0;
 	}
@@ -564,7 +621,7 @@ static int handle_cpuid(struct vhv_vp *vp)
 	g[VHV_REG_RBX] = out[1];
 	g[VHV_REG_RCX] = out[2];
 	g[VHV_REG_RDX] = out[3];
-	skip_insn(vp);
+	skip_insn(vp, 2);
 	return 1;
 }
 
@@ -587,7 +644,7 @@ static int handle_msr(struct vhv_vp *vp, bool write)
 	if (r)
 		vhv_ops->inject_exception(vp, X86_TRAP_GP, true, 0);
 	else
-		skip_insn(vp);
+		skip_insn(vp, 2);
 	return 1;
 }
 
@@ -610,9 +667,12 @@ int vhv_handle_exit(struct vhv_vp *vp)
 	case VHV_X_WRMSR:
 		return handle_msr(vp, x->kind == VHV_X_WRMSR);
 	case VHV_X_HLT:
-		skip_insn(vp);
+		skip_insn(vp, 1);
 		run->exit_reason = VHV_EXIT_HLT;
 		return 0;
+	case VHV_X_NOP:
+		skip_insn(vp, 2);
+		return 1;
 	case VHV_X_SHUTDOWN:
 		/* The state after a shutdown is undefined: start over. */
 		vhv_reset_regs(vp);
@@ -623,7 +683,7 @@ int vhv_handle_exit(struct vhv_vp *vp)
 		run->exit_reason = VHV_EXIT_FAIL_ENTRY;
 		memset(&run->fail_entry, 0, sizeof(run->fail_entry));
 		run->fail_entry.hardware_reason = x->code;
-		run->fail_entry.cpu = raw_smp_processor_id();
+		run->fail_entry.cpu = x->cpu;
 		return 0;
 	default:
 		vhv_internal_error(vp, VHV_INTERNAL_UNKNOWN_EXIT);

@@ -156,12 +156,20 @@ static int __init vhv_init(void)
 	r = vhv_cpuid_setup();
 	if (r)
 		goto unsetup;
+	/*
+	 * Preempt notifiers sit behind a static key: turn it on once, not
+	 * per VP, since every flip patches the scheduler's text.
+	 */
+	preempt_notifier_inc();
 	r = misc_register(&vhv_dev);
 	if (r)
-		goto unsetup;
+		goto notifiers;
 	pr_info("%s backend ready\n", vhv_ops->name);
 	return 0;
 
+notifiers:
+	preempt_notifier_dec();
+	vhv_cpuid_cleanup();
 unsetup:
 	vhv_ops->hardware_unsetup();
 	return r;
@@ -170,6 +178,8 @@ unsetup:
 static void __exit vhv_exit(void)
 {
 	misc_deregister(&vhv_dev);
+	preempt_notifier_dec();
+	vhv_cpuid_cleanup();
 	vhv_ops->hardware_unsetup();
 }
 

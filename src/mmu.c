@@ -58,7 +58,8 @@ static void unpin_guest_page(u64 spte)
 {
 	struct page *page = spte_page(spte);
 
-	unpin_user_pages_dirty_lock(&page, 1, true);
+	unpin_user_pages_dirty_lock(&page, 1,
+				    spte & vhv_ops->spte_writable);
 }
 
 static void free_table(u64 *table, int level)
@@ -79,7 +80,7 @@ static void free_table(u64 *table, int level)
 /*
  * No VP can run any more, so no TLB can be used with these tables again:
  * SVM never reuses an ASID without a flush, VMX flushes the EPTP in its
- * vp_free.
+ * partition_destroy.
  */
 void vhv_mmu_destroy(struct vhv_partition *p)
 {
@@ -119,7 +120,8 @@ static int check_vmas(u64 uaddr, u64 size, bool write)
 	while (addr < end) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
 
-		if (!vma || (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+		if (!vma || !(vma->vm_flags & VM_READ) ||
+		    (vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
 		    (write && !(vma->vm_flags & VM_WRITE))) {
 			r = -EFAULT;
 			break;
@@ -179,13 +181,15 @@ out:
 }
 
 /*
- * Clear up to @max leaf entries in [gpa, end), queueing their pages.
+ * Clear up to @max leaf entries in [gpa, end), queueing their pages
+ * (writable ones in queue[], read-only ones in queue[max..2 * max)).
  * Returns where it stopped.
  */
 static u64 zap_some(struct vhv_mmu *mmu, u64 gpa, u64 end,
-		    struct page **queue, unsigned int max, unsigned int *n)
+		    struct page **queue, unsigned int max, unsigned int *n,
+		    unsigned int *nro)
 {
-	while (gpa < end && *n < max) {
+	while (gpa < end && *n < max && *nro < max) {
 		u64 *table = mmu->root;
 		int level;
 
@@ -203,7 +207,10 @@ static u64 zap_some(struct vhv_mmu *mmu, u64 gpa, u64 end,
 		}
 		table += spte_index(gpa, 1);
 		if (spte_present(*table)) {
-			queue[(*n)++] = spte_page(*table);
+			if (*table & vhv_ops->spte_writable)
+				queue[(*n)++] = spte_page(*table);
+			else
+				queue[max + (*nro)++] = spte_page(*table);
 			WRITE_ONCE(*table, 0);
 		}
 		gpa += PAGE_SIZE;
@@ -214,16 +221,18 @@ static u64 zap_some(struct vhv_mmu *mmu, u64 gpa, u64 end,
 static void zap_range(struct vhv_partition *p, u64 gpa, u64 end,
 		      struct page **queue)
 {
-	unsigned int n;
+	unsigned int n, nro;
 
 	while (gpa < end) {
 		n = 0;
-		gpa = zap_some(&p->mmu, gpa, end, queue, ZAP_BATCH, &n);
-		if (!n)
+		nro = 0;
+		gpa = zap_some(&p->mmu, gpa, end, queue, ZAP_BATCH, &n, &nro);
+		if (!n && !nro)
 			continue;
 		/* No VP may use these pages past this point. */
 		vhv_flush_tlb(p);
 		unpin_user_pages_dirty_lock(queue, n, true);
+		unpin_user_pages(queue + ZAP_BATCH, nro);
 	}
 }
 
@@ -238,7 +247,7 @@ int vhv_unmap_gpa(struct vhv_partition *p, const struct vhv_unmap_gpa *u)
 	if (!u->size || !PAGE_ALIGNED(u->gpa | u->size) || end < u->gpa ||
 	    end > VHV_MAX_GPA)
 		return -EINVAL;
-	queue = kmalloc_array(ZAP_BATCH, sizeof(*queue), GFP_KERNEL);
+	queue = kmalloc_array(2 * ZAP_BATCH, sizeof(*queue), GFP_KERNEL);
 	if (!queue)
 		return -ENOMEM;
 

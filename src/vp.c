@@ -99,6 +99,7 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		r = vhv_ops->vp_run(vp);
+		vp->exit.cpu = smp_processor_id();
 		local_irq_enable();
 		preempt_enable();
 		if (r)
@@ -114,9 +115,10 @@ static int vhv_vp_run(struct vhv_vp *vp)
 static int vhv_get_set_msrs(struct vhv_vp *vp, struct vhv_msrs __user *arg,
 			    bool set)
 {
-	struct vhv_msr_entry __user *ue = arg->entries;
-	struct vhv_msr_entry e;
+	struct vhv_msr_entry *e;
 	struct vhv_msrs hdr;
+	size_t size;
+	int r;
 	u32 i;
 
 	if (copy_from_user(&hdr, arg, sizeof(hdr)))
@@ -125,20 +127,29 @@ static int vhv_get_set_msrs(struct vhv_vp *vp, struct vhv_msrs __user *arg,
 		return -EINVAL;
 	if (hdr.nmsrs > VHV_MAX_MSR_ENTRIES)
 		return -E2BIG;
+	if (!hdr.nmsrs)
+		return 0;
+	size = hdr.nmsrs * sizeof(*e);
+	e = vmemdup_user(arg->entries, size);
+	if (IS_ERR(e))
+		return PTR_ERR(e);
 	for (i = 0; i < hdr.nmsrs; i++) {
-		if (copy_from_user(&e, &ue[i], sizeof(e)))
-			return -EFAULT;
-		if (set) {
-			if (vhv_set_msr(vp, e.index, e.data, true))
-				break;
-			continue;
+		if (e[i].reserved) {
+			r = -EINVAL;
+			goto out;
 		}
-		if (vhv_get_msr(vp, e.index, &e.data))
-			break;
-		if (put_user(e.data, &ue[i].data))
-			return -EFAULT;
 	}
-	return i;
+	for (i = 0; i < hdr.nmsrs; i++) {
+		if (set ? vhv_set_msr(vp, e[i].index, e[i].data, true) :
+			  vhv_get_msr(vp, e[i].index, &e[i].data))
+			break;
+	}
+	r = i;
+	if (!set && copy_to_user(arg->entries, e, size))
+		r = -EFAULT;
+out:
+	kvfree(e);
+	return r;
 }
 
 static long vhv_vp_ioctl_locked(struct vhv_vp *vp, unsigned int cmd,
@@ -228,7 +239,8 @@ static int vhv_vp_mmap(struct file *f, struct vm_area_struct *vma)
 
 	if (!vhv_owner_ok(vp->part))
 		return -EPERM;
-	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > VHV_RUN_PAGE_SIZE)
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > VHV_RUN_PAGE_SIZE ||
+	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	vma->vm_ops = &vhv_run_page_ops;
 	return 0;
@@ -241,7 +253,6 @@ static void vhv_vp_free(struct vhv_vp *vp)
 	kvfree(vp->cpuid);
 	free_page((unsigned long)vp->run);
 	kfree(vp);
-	preempt_notifier_dec();
 }
 
 static int vhv_vp_release(struct inode *inode, struct file *f)
@@ -295,7 +306,6 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 	r = vhv_ops->vp_create(vp);
 	if (r)
 		goto free_fpu;
-	preempt_notifier_inc();
 
 	mutex_lock(&p->lock);
 	if (p->vps[index]) {
@@ -313,7 +323,6 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 
 unlock:
 	mutex_unlock(&p->lock);
-	preempt_notifier_dec();
 	vhv_ops->vp_free(vp);
 free_fpu:
 	fpu_free_guest_fpstate(&vp->fpu);

@@ -172,12 +172,12 @@ static struct vhv_cpuid_entry *def_cpuid;
 static u32 def_ncpuid;
 
 #define F(x)	(1U << (x))
-/* leaf 1 EDX: FPU VME DE PSE TSC MSR PAE MCE CX8 SEP PGE MCA CMOV PAT
- * PSE36 CLFSH MMX FXSR SSE SSE2
+/* leaf 1 EDX: FPU VME DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36
+ * CLFSH MMX FXSR SSE SSE2 (no MCE/MCA: there are no MCG/MCi MSRs)
  */
-#define L1_EDX	(F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(7) | \
-		 F(8) | F(11) | F(13) | F(14) | F(15) | F(16) | F(17) | \
-		 F(19) | F(23) | F(24) | F(25) | F(26))
+#define L1_EDX	(F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(8) | \
+		 F(11) | F(13) | F(15) | F(16) | F(17) | F(19) | F(23) | \
+		 F(24) | F(25) | F(26))
 /* leaf 1 ECX: SSE3 PCLMUL SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND */
 #define L1_ECX	(F(0) | F(1) | F(9) | F(13) | F(19) | F(20) | F(22) | \
 		 F(23) | F(25) | F(30))
@@ -242,6 +242,12 @@ int vhv_cpuid_setup(void)
 	return 0;
 }
 
+void vhv_cpuid_cleanup(void)
+{
+	kfree(def_cpuid);
+	def_cpuid = NULL;
+}
+
 static const struct vhv_cpuid_entry *
 cpuid_find(const struct vhv_cpuid_entry *t, u32 n, u32 func, u32 index)
 {
@@ -287,9 +293,17 @@ int vhv_set_cpuid(struct vhv_vp *vp, struct vhv_cpuid __user *arg)
 	if (hdr.nent > VHV_MAX_CPUID_ENTRIES)
 		return -E2BIG;
 	if (hdr.nent) {
+		u32 i;
+
 		t = vmemdup_user(arg->entries, hdr.nent * sizeof(*t));
 		if (IS_ERR(t))
 			return PTR_ERR(t);
+		for (i = 0; i < hdr.nent; i++) {
+			if (t[i].reserved || t[i].flags & ~VHV_CPUID_FLAG_INDEX) {
+				kvfree(t);
+				return -EINVAL;
+			}
+		}
 	}
 	kvfree(vp->cpuid);
 	vp->cpuid = t;
@@ -327,6 +341,17 @@ int vhv_get_msr(struct vhv_vp *vp, u32 index, u64 *data)
 int vhv_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host)
 {
 	switch (index) {
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+	case MSR_KERNEL_GS_BASE:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_IA32_SYSENTER_ESP:
+	case MSR_IA32_SYSENTER_EIP:
+		/* Addresses: a non-canonical one is a #GP. */
+		if (!__is_canonical_address(data, 48))
+			return -EINVAL;
+		return vhv_ops->set_msr(vp, index, data);
 	case MSR_IA32_APICBASE:
 		if (data & ~(PAGE_MASK & GENMASK_ULL(51, 0)) &
 		    ~(MSR_IA32_APICBASE_BSP | MSR_IA32_APICBASE_ENABLE))

@@ -66,6 +66,7 @@ enum vhv_exit_kind {
 	VHV_X_RDMSR,
 	VHV_X_WRMSR,
 	VHV_X_HLT,
+	VHV_X_NOP,		/* skip the instruction (INVD) */
 	VHV_X_SHUTDOWN,		/* triple fault */
 	VHV_X_FAIL_ENTRY,	/* code: hardware reason */
 	VHV_X_UNKNOWN,		/* code, info: raw exit */
@@ -75,6 +76,7 @@ struct vhv_exit {
 	u32 kind;		/* enum vhv_exit_kind */
 	u8 insn_len;		/* of the exiting instruction; 0: unknown */
 	bool vectoring;		/* the exit interrupted an event delivery */
+	u32 cpu;		/* host CPU of the exit */
 	u64 code;		/* raw exit code */
 	u64 info[2];		/* raw exit information */
 	union {
@@ -89,6 +91,7 @@ struct vhv_exit {
 			u64 gpa;
 			bool write;
 			bool fetch;
+			bool walk;	/* by the guest's own page walk */
 		} npf;
 	};
 };
@@ -129,8 +132,10 @@ struct vhv_vp {
 };
 
 /*
- * The backend operations.  Unless noted, a hook runs in process context
- * with vp->mutex held and may sleep.
+ * The backend operations.  A VP hook runs in process context with
+ * vp->mutex held and the VP loaded on this CPU (see vp_load), unless
+ * noted; vp_create/vp_free run without the mutex, before the VP is
+ * visible and after it is gone.
  */
 struct vhv_backend_ops {
 	const char *name;
@@ -140,7 +145,10 @@ struct vhv_backend_ops {
 	/* Module load/unload: probe the CPU, allocate per-CPU data. */
 	int (*hardware_setup)(void);
 	void (*hardware_unsetup)(void);
-	/* Turn virtualization on/off on this CPU; preemption disabled. */
+	/*
+	 * Turn virtualization on/off on this CPU.  Called in the CPU's
+	 * hotplug thread: bound to the CPU, preemptible.
+	 */
 	int (*cpu_enable)(void);
 	void (*cpu_disable)(void);
 
@@ -173,10 +181,11 @@ struct vhv_backend_ops {
 				 u32 error);
 	void (*set_cr2)(struct vhv_vp *vp, u64 cr2);
 
-	/* Second-level table entries. */
+	/* Second-level table entries; called with mmu.lock held. */
 	u64 (*spte_table)(u64 pa);
 	u64 (*spte_leaf)(u64 pa, u32 prot);
 	u64 spte_present;		/* bits meaning "present" */
+	u64 spte_writable;		/* the write-permission bit */
 	int (*mmu_levels)(void);
 };
 
@@ -228,6 +237,7 @@ int vhv_gva_to_gpa(struct vhv_vp *vp, const struct vhv_sregs *s, u64 gva,
 int vhv_check_sregs(const struct vhv_sregs *s);
 void vhv_reset_regs(struct vhv_vp *vp);
 int vhv_cpuid_setup(void);
+void vhv_cpuid_cleanup(void);
 void vhv_cpuid(struct vhv_vp *vp, u32 func, u32 index, u32 out[4]);
 int vhv_set_cpuid(struct vhv_vp *vp, struct vhv_cpuid __user *arg);
 int vhv_get_msr(struct vhv_vp *vp, u32 index, u64 *data);

@@ -3,9 +3,9 @@
  * AMD SVM backend with nested paging.
  *
  * Optional SVM features are used where CPUID reports them and replaced
- * where it does not: without NRIP save the instruction lengths of the
- * intercepted instructions are known constants (I/O always has the next
- * RIP in EXITINFO2); without flush-by-ASID a TLB flush takes a new ASID.
+ * where it does not: without NRIP save the core measures the exiting
+ * instruction itself (I/O always has the next RIP in EXITINFO2); without
+ * flush-by-ASID a TLB flush takes a new ASID.
  * VMCB clean bits are not used: the whole VMCB is loaded on every entry.
  */
 #define pr_fmt(fmt) "vhv: " fmt
@@ -384,7 +384,8 @@ static int svm_vp_create(struct vhv_vp *vp)
 			SVM_I3_IOIO | SVM_I3_MSR | SVM_I3_SHUTDOWN;
 	c->intercept4 = SVM_I4_VMRUN | SVM_I4_VMMCALL | SVM_I4_VMLOAD |
 			SVM_I4_VMSAVE | SVM_I4_STGI | SVM_I4_CLGI |
-			SVM_I4_SKINIT | SVM_I4_MONITOR | SVM_I4_MWAIT |
+			SVM_I4_SKINIT | SVM_I4_RDTSCP | SVM_I4_MONITOR |
+			SVM_I4_MWAIT |
 			SVM_I4_MWAIT_COND | SVM_I4_XSETBV | SVM_I4_RDPRU;
 	c->iopm_base_pa = __pa(iopm);
 	c->msrpm_base_pa = __pa(msrpm);
@@ -414,10 +415,11 @@ static void svm_new_asid(struct svm_vp *svm, struct svm_cpu *sd, int cpu)
 	svm->asid_cpu = cpu;
 }
 
-static u8 insn_len(struct svm_vp *svm, u8 len)
+/* The exiting instruction's length, or 0 for the core to measure. */
+static u8 insn_len(struct svm_vp *svm)
 {
 	return has_nrips ? svm->vmcb->control.next_rip - svm->vmcb->save.rip :
-	       len;
+	       0;
 }
 
 static void svm_exit_resume(struct svm_vp *svm, struct vhv_exit *x)
@@ -428,19 +430,19 @@ static void svm_exit_resume(struct svm_vp *svm, struct vhv_exit *x)
 static void svm_exit_cpuid(struct svm_vp *svm, struct vhv_exit *x)
 {
 	x->kind = VHV_X_CPUID;
-	x->insn_len = insn_len(svm, 2);
+	x->insn_len = insn_len(svm);
 }
 
 static void svm_exit_hlt(struct svm_vp *svm, struct vhv_exit *x)
 {
 	x->kind = VHV_X_HLT;
-	x->insn_len = insn_len(svm, 1);
+	x->insn_len = insn_len(svm);
 }
 
 static void svm_exit_msr(struct svm_vp *svm, struct vhv_exit *x)
 {
 	x->kind = x->info[0] ? VHV_X_WRMSR : VHV_X_RDMSR;
-	x->insn_len = insn_len(svm, 2);
+	x->insn_len = insn_len(svm);
 }
 
 static void svm_exit_io(struct svm_vp *svm, struct vhv_exit *x)
@@ -462,6 +464,7 @@ static void svm_exit_npf(struct svm_vp *svm, struct vhv_exit *x)
 	x->npf.gpa = x->info[1];
 	x->npf.write = x->info[0] & SVM_NPF_WRITE;
 	x->npf.fetch = x->info[0] & SVM_NPF_FETCH;
+	x->npf.walk = x->info[0] & SVM_NPF_WALK;
 }
 
 static void svm_exit_shutdown(struct svm_vp *svm, struct vhv_exit *x)
@@ -472,8 +475,8 @@ static void svm_exit_shutdown(struct svm_vp *svm, struct vhv_exit *x)
 /* INVD would drop dirty cache lines of the host: do nothing instead. */
 static void svm_exit_invd(struct svm_vp *svm, struct vhv_exit *x)
 {
-	svm->vp.regs[VHV_REG_RIP] += insn_len(svm, 2);
-	x->kind = VHV_X_RESUME;
+	x->kind = VHV_X_NOP;
+	x->insn_len = insn_len(svm);
 }
 
 /* SVM instructions and the like, which the guest does not have. */
@@ -516,6 +519,7 @@ static const svm_exit_fn svm_exit_table[SVM_EXIT_NR] = {
 	[SVM_EXIT_STGI]				= svm_exit_ud,
 	[SVM_EXIT_CLGI]				= svm_exit_ud,
 	[SVM_EXIT_SKINIT]			= svm_exit_ud,
+	[SVM_EXIT_RDTSCP]			= svm_exit_ud,
 	[SVM_EXIT_MONITOR]			= svm_exit_ud,
 	[SVM_EXIT_MWAIT]			= svm_exit_ud,
 	[SVM_EXIT_MWAIT_COND]			= svm_exit_ud,
@@ -535,9 +539,18 @@ static void svm_decode_exit(struct svm_vp *svm)
 	x->info[0] = c->exit_info_1;
 	x->info[1] = c->exit_info_2;
 
-	/* An event cut short by the exit is delivered again. */
+	/*
+	 * An event cut short by the exit is delivered again, except INTn,
+	 * INT3 and INTO: RIP still points at them, so they run again.
+	 */
 	if (c->exit_int_info & SVM_EVTINJ_VALID) {
-		svm->reinject = c->exit_int_info;
+		u64 type = c->exit_int_info & SVM_EVTINJ_TYPE;
+		u8 vector = c->exit_int_info;
+
+		if (type != SVM_EVTINJ_SOFT &&
+		    !(type == SVM_EVTINJ_EXC &&
+		      (vector == X86_TRAP_BP || vector == X86_TRAP_OF)))
+			svm->reinject = c->exit_int_info;
 		x->vectoring = true;
 	}
 
@@ -644,5 +657,6 @@ const struct vhv_backend_ops vhv_svm_ops = {
 	.spte_table = svm_spte_table,
 	.spte_leaf = svm_spte_leaf,
 	.spte_present = NPT_P,
+	.spte_writable = NPT_W,
 	.mmu_levels = svm_mmu_levels,
 };

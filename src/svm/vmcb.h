@@ -31,6 +31,7 @@
 #define SVM_I4_STGI		BIT(4)
 #define SVM_I4_CLGI		BIT(5)
 #define SVM_I4_SKINIT		BIT(6)
+#define SVM_I4_RDTSCP		BIT(7)
 #define SVM_I4_MONITOR		BIT(10)
 #define SVM_I4_MWAIT		BIT(11)
 #define SVM_I4_MWAIT_COND	BIT(12)
@@ -45,7 +46,9 @@
 
 #define SVM_EVTINJ_VALID	BIT(31)
 #define SVM_EVTINJ_ERR		BIT(11)
+#define SVM_EVTINJ_TYPE		(7 << 8)
 #define SVM_EVTINJ_EXC		(3 << 8)
+#define SVM_EVTINJ_SOFT		(4 << 8)
 
 /* Exit codes */
 #define SVM_EXIT_EXCP_BASE	0x040
@@ -68,6 +71,7 @@
 #define SVM_EXIT_STGI		0x084
 #define SVM_EXIT_CLGI		0x085
 #define SVM_EXIT_SKINIT		0x086
+#define SVM_EXIT_RDTSCP		0x087
 #define SVM_EXIT_MONITOR	0x08a
 #define SVM_EXIT_MWAIT		0x08b
 #define SVM_EXIT_MWAIT_COND	0x08c
@@ -87,6 +91,7 @@
 /* NPF EXITINFO1 */
 #define SVM_NPF_WRITE		BIT(1)
 #define SVM_NPF_FETCH		BIT(4)
+#define SVM_NPF_WALK		BIT_ULL(33)
 
 struct vmcb_control {
 	u32 intercept_cr;

@@ -637,16 +637,6 @@ static int vmx_set_msr(struct vhv_vp *vp, u32 index, u64 data)
 	case MSR_IA32_SYSENTER_CS:
 		data = (u32)data;
 		break;
-	case MSR_FS_BASE:
-	case MSR_GS_BASE:
-	case MSR_KERNEL_GS_BASE:
-	case MSR_LSTAR:
-	case MSR_CSTAR:
-	case MSR_IA32_SYSENTER_ESP:
-	case MSR_IA32_SYSENTER_EIP:
-		if (!__is_canonical_address(data, 48))
-			return -EINVAL;
-		break;
 	}
 	if (swapped)
 		*swapped = data;
@@ -849,6 +839,8 @@ static void vmx_exit_ept_violation(struct vmx_vp *vmx, struct vhv_exit *x)
 	x->npf.gpa = x->info[1];
 	x->npf.write = x->info[0] & EPT_VIOLATION_ACC_WRITE;
 	x->npf.fetch = x->info[0] & EPT_VIOLATION_ACC_INSTR;
+	x->npf.walk = (x->info[0] & EPT_VIOLATION_GVA_IS_VALID) &&
+		      !(x->info[0] & EPT_VIOLATION_GVA_TRANSLATED);
 }
 
 static void vmx_exit_shutdown(struct vmx_vp *vmx, struct vhv_exit *x)
@@ -869,8 +861,8 @@ static void vmx_skip(struct vmx_vp *vmx)
 /* INVD would drop dirty cache lines of the host: do nothing instead. */
 static void vmx_exit_invd(struct vmx_vp *vmx, struct vhv_exit *x)
 {
-	vmx_skip(vmx);
-	x->kind = VHV_X_RESUME;
+	x->kind = VHV_X_NOP;
+	x->insn_len = vmx_insn_len();
 }
 
 /* VMX instructions and the like, which the guest does not have. */
@@ -1122,5 +1114,6 @@ const struct vhv_backend_ops vhv_vmx_ops = {
 	.spte_table = vmx_spte_table,
 	.spte_leaf = vmx_spte_leaf,
 	.spte_present = VMX_EPT_RWX_MASK,
+	.spte_writable = VMX_EPT_WRITABLE_MASK,
 	.mmu_levels = vmx_mmu_levels,
 };
