@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # vhv top-level Makefile.  `make` builds vhv.ko against the Debian
-# headers (or KDIR=...); `make check` runs every test; `make demo` runs
-# the demo.  See README.md.
+# headers (or KDIR=...) and the tests; `make check` runs every test.
+# See README.md.
 
 # The running kernel's headers, else the newest Debian amd64 headers.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \

@@ -210,6 +210,7 @@ static void measure_insn(struct vhv_vp *vp, u8 opcode_len)
 	u8 buf[VHV_INSN_MAX], seg, as;
 	struct emu_ctx c;
 	u64 lin, gpa;
+	int n;
 
 	emu_init(vp, &c);
 	lin = seg_base(&c, VHV_SEG_CS) + vp->regs[VHV_REG_RIP];
@@ -218,9 +219,9 @@ static void measure_insn(struct vhv_vp *vp, u8 opcode_len)
 		vp->exit.insn_len = opcode_len;	/* no prefix: the usual */
 		return;
 	}
-	if (fetch_insn(vp, &c, buf) == VHV_INSN_MAX)
-		opcode_len += scan_prefixes(buf, VHV_INSN_MAX, c.mode, &seg,
-					    &as);
+	n = fetch_insn(vp, &c, buf);
+	if (n > 0)
+		opcode_len += scan_prefixes(buf, n, c.mode, &seg, &as);
 	vp->exit.insn_len = opcode_len;
 }
 
@@ -673,6 +674,8 @@ int vhv_handle_exit(struct vhv_vp *vp)
 	case VHV_X_NOP:
 		skip_insn(vp, 2);
 		return 1;
+	case VHV_X_BACKEND:
+		return vhv_ops->handle_exit(vp);
 	case VHV_X_SHUTDOWN:
 		/* The state after a shutdown is undefined: start over. */
 		vhv_reset_regs(vp);

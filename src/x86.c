@@ -121,11 +121,6 @@ fault:
 
 /* ---- register state ---- */
 
-#define CR4_VALID (X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | \
-		   X86_CR4_PSE | X86_CR4_PAE | X86_CR4_MCE | X86_CR4_PGE | \
-		   X86_CR4_PCE | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | \
-		   X86_CR4_UMIP | X86_CR4_FSGSBASE | X86_CR4_PCIDE | \
-		   X86_CR4_SMEP | X86_CR4_SMAP)
 #define EFER_VALID (EFER_SCE | EFER_LME | EFER_LMA | EFER_NX)
 
 int vhv_check_sregs(const struct vhv_sregs *s)
@@ -135,7 +130,7 @@ int vhv_check_sregs(const struct vhv_sregs *s)
 	if (s->cr0 >> 32 || (pg && !(s->cr0 & X86_CR0_PE)) ||
 	    ((s->cr0 & X86_CR0_NW) && !(s->cr0 & X86_CR0_CD)))
 		return -EINVAL;
-	if (s->cr4 & ~CR4_VALID || s->efer & ~EFER_VALID || s->cr8 > 15)
+	if (s->cr4 & ~VHV_CR4_GUEST || s->efer & ~EFER_VALID || s->cr8 > 15)
 		return -EINVAL;
 	if (!!(s->efer & EFER_LMA) != ((s->efer & EFER_LME) && pg))
 		return -EINVAL;
@@ -360,6 +355,10 @@ int vhv_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host)
 			return -EINVAL;
 		vp->apic_base = data;
 		return 0;
+	case MSR_SYSCALL_MASK:
+		if (data >> 32)		/* bits 63:32 are reserved */
+			return -EINVAL;
+		return vhv_ops->set_msr(vp, index, data);
 	case MSR_TSC_AUX:
 		if (data >> 32)
 			return -EINVAL;

@@ -67,6 +67,7 @@ enum vhv_exit_kind {
 	VHV_X_WRMSR,
 	VHV_X_HLT,
 	VHV_X_NOP,		/* skip the instruction (INVD) */
+	VHV_X_BACKEND,		/* finish in vhv_backend_ops.handle_exit */
 	VHV_X_SHUTDOWN,		/* triple fault */
 	VHV_X_FAIL_ENTRY,	/* code: hardware reason */
 	VHV_X_UNKNOWN,		/* code, info: raw exit */
@@ -170,6 +171,12 @@ struct vhv_backend_ops {
 	 */
 	int (*vp_run)(struct vhv_vp *vp);
 
+	/*
+	 * Finish an exit the backend could not handle with interrupts off
+	 * (VHV_X_BACKEND); may sleep.  Returns as vhv_handle_exit().
+	 */
+	int (*handle_exit)(struct vhv_vp *vp);
+
 	void (*get_sregs)(struct vhv_vp *vp, struct vhv_sregs *sregs);
 	/* sregs were checked by vhv_check_sregs(). */
 	void (*set_sregs)(struct vhv_vp *vp, const struct vhv_sregs *sregs);
@@ -243,6 +250,14 @@ int vhv_set_cpuid(struct vhv_vp *vp, struct vhv_cpuid __user *arg);
 int vhv_get_msr(struct vhv_vp *vp, u32 index, u64 *data);
 int vhv_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host);
 enum vhv_cpu_mode vhv_cpu_mode(const struct vhv_sregs *s);
+
+/* CR4 bits a guest may set; the others are reserved for it. */
+#define VHV_CR4_GUEST	(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | \
+			 X86_CR4_DE | X86_CR4_PSE | X86_CR4_PAE | \
+			 X86_CR4_MCE | X86_CR4_PGE | X86_CR4_PCE | \
+			 X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT | X86_CR4_UMIP | \
+			 X86_CR4_FSGSBASE | X86_CR4_PCIDE | X86_CR4_SMEP | \
+			 X86_CR4_SMAP)
 
 #define X86_RFLAGS_FIXED	0x2UL
 #define X86_RFLAGS_VALID	0x3f7fd5UL

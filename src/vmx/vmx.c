@@ -26,6 +26,7 @@
 #include <asm/mtrr.h>
 #include <asm/processor.h>
 #include <asm/tlbflush.h>
+#include <asm/tsc.h>
 #include <asm/trapnr.h>
 #include <asm/vmx.h>
 
@@ -79,7 +80,8 @@ static struct {
 	u32 pin, proc, proc2, exit, entry;
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask;	/* guest/host masks */
-	bool vpid, invept_single, invvpid;
+	bool vpid, invept_single, invept_global;
+	u32 preempt_ticks;	/* VMX-preemption timer: one host tick */
 } vmcs_conf;
 
 static DEFINE_IDA(vpid_ida);
@@ -169,7 +171,8 @@ static int vmx_setup_config(void)
 	if (((basic >> 50) & 15) != 6 || ((basic >> 32) & 0x1fff) > PAGE_SIZE)
 		return -EIO;
 
-	r = adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING, 0,
+	r = adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+		       PIN_BASED_VMX_PREEMPTION_TIMER,
 		       true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 		       MSR_IA32_VMX_PINBASED_CTLS, &vmcs_conf.pin);
 	r = r ?: adjust_ctl(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING |
@@ -183,12 +186,14 @@ static int vmx_setup_config(void)
 			    SECONDARY_EXEC_UNRESTRICTED_GUEST,
 			    SECONDARY_EXEC_ENABLE_VPID,
 			    MSR_IA32_VMX_PROCBASED_CTLS2, &vmcs_conf.proc2);
-	r = r ?: adjust_ctl(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_PAT |
+	r = r ?: adjust_ctl(VM_EXIT_HOST_ADDR_SPACE_SIZE |
+			    VM_EXIT_SAVE_DEBUG_CONTROLS | VM_EXIT_SAVE_IA32_PAT |
 			    VM_EXIT_LOAD_IA32_PAT | VM_EXIT_SAVE_IA32_EFER |
 			    VM_EXIT_LOAD_IA32_EFER, 0,
 			    true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS :
 			    MSR_IA32_VMX_EXIT_CTLS, &vmcs_conf.exit);
-	r = r ?: adjust_ctl(VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER, 0,
+	r = r ?: adjust_ctl(VM_ENTRY_LOAD_DEBUG_CONTROLS | VM_ENTRY_LOAD_IA32_PAT |
+			    VM_ENTRY_LOAD_IA32_EFER, 0,
 			    true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
 			    MSR_IA32_VMX_ENTRY_CTLS, &vmcs_conf.entry);
 	if (r) {
@@ -204,7 +209,22 @@ static int vmx_setup_config(void)
 		pr_info("EPT lacks 4-level tables, WB or INVEPT\n");
 		return -ENODEV;
 	}
+	/*
+	 * External interrupts give the host its CPU back.  The preemption
+	 * timer bounds a guest's run to one host tick as well: Bochs, at
+	 * least, takes no interrupt exit while the guest has IF clear, and
+	 * a guest spinning there would keep the CPU for good.
+	 */
+	if (vmcs_conf.pin & PIN_BASED_VMX_PREEMPTION_TIMER) {
+		u64 misc;
+
+		vhv_rdmsr(MSR_IA32_VMX_MISC, misc);
+		vmcs_conf.preempt_ticks = min_t(u64, U32_MAX,
+			((u64)tsc_khz * 1000 / HZ) >>
+			(misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK)) ?: 1;
+	}
 	vmcs_conf.invept_single = ept & VMX_EPT_EXTENT_CONTEXT_BIT;
+	vmcs_conf.invept_global = ept & VMX_EPT_EXTENT_GLOBAL_BIT;
 	vmcs_conf.vpid = vmcs_conf.proc2 & SECONDARY_EXEC_ENABLE_VPID;
 
 	vhv_rdmsr(MSR_IA32_VMX_CR0_FIXED0, vmcs_conf.cr0_fixed0);
@@ -266,8 +286,9 @@ static int vmx_hardware_setup(void)
 		}
 		*(u32 *)vc->vmxon = vmcs_conf.revision;
 	}
-	pr_info("VMX: EPT, unrestricted guest, vpid %d, invept-single %d\n",
-		vmcs_conf.vpid, vmcs_conf.invept_single);
+	pr_info("VMX: EPT, unrestricted guest, vpid %d, invept-single %d, preemption timer %u\n",
+		vmcs_conf.vpid, vmcs_conf.invept_single,
+		vmcs_conf.preempt_ticks);
 	return 0;
 }
 
@@ -286,7 +307,9 @@ static int vmx_cpu_enable(void)
 		cr4_clear_bits(X86_CR4_VMXE);
 		return -EBUSY;
 	}
-	vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	/* Translations another hypervisor may have left behind. */
+	if (vmcs_conf.invept_global)
+		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
 	return 0;
 }
 
@@ -310,9 +333,12 @@ static void vmx_cpu_disable(void)
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 	struct vmx_vp *vmx, *tmp;
 
+	/* The list is only changed on this CPU with interrupts off. */
+	local_irq_disable();
 	list_for_each_entry_safe(vmx, tmp, &vc->vmcss, cpu_link)
 		vmx_clear_vmcs(vmx);
 	asm volatile("vmxoff" : : : "cc", "memory");
+	local_irq_enable();
 	cr4_clear_bits(X86_CR4_VMXE);
 }
 
@@ -334,8 +360,6 @@ static void vmx_set_host_percpu(void)
 	vmcs_write(HOST_IA32_SYSENTER_ESP, v);
 	vhv_rdmsr(MSR_GS_BASE, v);
 	vmcs_write(HOST_GS_BASE, v);
-	vhv_rdmsr(MSR_FS_BASE, v);
-	vmcs_write(HOST_FS_BASE, v);
 }
 
 /* Make the VMCS current on this CPU; preemption disabled. */
@@ -344,6 +368,7 @@ static void vmx_vp_load(struct vhv_vp *vp, int cpu)
 	struct vmx_vp *vmx = to_vmx(vp);
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 	unsigned int i;
+	u64 fs;
 
 	if (vmx->cpu != cpu) {
 		if (vmx->cpu >= 0)
@@ -360,14 +385,19 @@ static void vmx_vp_load(struct vhv_vp *vp, int cpu)
 		vc->current_vmcs = vmx;
 		vmx_set_host_percpu();
 	}
-	/* The thread's user GS base is live in KERNEL_GS_BASE. */
+	/*
+	 * Per-thread host state: the FS base (TLS) and, in KERNEL_GS_BASE,
+	 * the user GS base of whichever thread is using the VP now.
+	 */
+	vhv_rdmsr(MSR_FS_BASE, fs);
+	vmcs_write(HOST_FS_BASE, fs);
 	for (i = 0; i < NR_SWAPPED; i++)
 		vhv_rdmsr(vmx_swapped_msrs[i], vmx->host_msrs[i].value);
 }
 
 /*
- * A VM exit leaves the GDT and TR limits at their minimum; restore them
- * before anything else runs on this CPU in user mode.
+ * A VM exit sets the GDT limit to 0xffff and the TR limit to 0x67;
+ * restore them before anything else runs on this CPU in user mode.
  */
 static void vmx_vp_put(struct vhv_vp *vp)
 {
@@ -853,11 +883,6 @@ static void vmx_exit_fail(struct vmx_vp *vmx, struct vhv_exit *x)
 	x->kind = VHV_X_FAIL_ENTRY;
 }
 
-static void vmx_skip(struct vmx_vp *vmx)
-{
-	vmx->vp.regs[VHV_REG_RIP] += vmx_insn_len();
-}
-
 /* INVD would drop dirty cache lines of the host: do nothing instead. */
 static void vmx_exit_invd(struct vmx_vp *vmx, struct vhv_exit *x)
 {
@@ -894,21 +919,30 @@ static void vmx_exit_exception(struct vmx_vp *vmx, struct vhv_exit *x)
 		x->kind = VHV_X_UNKNOWN;
 }
 
-/* MOV to CR0/CR4 or LMSW that changes a bit the host owns. */
+/*
+ * MOV to CR0/CR4 or LMSW that changes a bit the host owns.  Finished in
+ * vmx_handle_exit(): loading PAE PDPTEs reads guest memory.
+ */
 static void vmx_exit_cr(struct vmx_vp *vmx, struct vhv_exit *x)
 {
-	u64 q = x->info[0], val, old, efer;
+	unsigned int type = (x->info[0] >> 4) & 3;
+
+	x->kind = (type == 0 || type == 3) ? VHV_X_BACKEND : VHV_X_UNKNOWN;
+	x->insn_len = vmx_insn_len();
+}
+
+static int vmx_handle_exit(struct vhv_vp *vp)
+{
+	struct vmx_vp *vmx = to_vmx(vp);
+	u64 q = vp->exit.info[0], val, old, efer;
 	unsigned int cr = q & 15, type = (q >> 4) & 3;
 
-	x->kind = VHV_X_UNKNOWN;
 	if (type == 3) {		/* LMSW: can set PE, not clear it */
 		cr = 0;
 		old = vmx_get_cr0();
 		val = (old & ~0xeULL) | ((q >> 16) & 0xf);
-	} else if (type == 0) {
-		val = vmx->vp.regs[(q >> 8) & 15];
 	} else {
-		return;
+		val = vp->regs[(q >> 8) & 15];
 	}
 
 	if (cr == 0) {
@@ -926,19 +960,19 @@ static void vmx_exit_cr(struct vmx_vp *vmx, struct vhv_exit *x)
 		if (pae_paging(val, vmx_get_cr4(), efer))
 			vmx_load_pdptrs(vmx, vmcs_read(GUEST_CR3));
 	} else if (cr == 4) {
-		if (val & vmcs_conf.cr4_mask & ~vmcs_conf.cr4_fixed0)
+		if (val & ~VHV_CR4_GUEST)
 			goto gp;
 		vmx_write_cr4(val);
 	} else {
-		return;
+		vhv_internal_error(vp, VHV_INTERNAL_UNKNOWN_EXIT);
+		return 0;
 	}
 	vmx->need_flush = true;
-	vmx_skip(vmx);
-	x->kind = VHV_X_RESUME;
-	return;
+	vp->regs[VHV_REG_RIP] += vp->exit.insn_len;
+	return 1;
 gp:
-	vmx_inject_exception(&vmx->vp, X86_TRAP_GP, true, 0);
-	x->kind = VHV_X_RESUME;
+	vmx_inject_exception(vp, X86_TRAP_GP, true, 0);
+	return 1;
 }
 
 typedef void (*vmx_exit_fn)(struct vmx_vp *vmx, struct vhv_exit *x);
@@ -972,6 +1006,7 @@ static const vmx_exit_fn vmx_exit_table[] = {
 	[EXIT_REASON_MCE_DURING_VMENTRY]	= vmx_exit_fail,
 	[EXIT_REASON_EPT_VIOLATION]		= vmx_exit_ept_violation,
 	[EXIT_REASON_INVEPT]			= vmx_exit_ud,
+	[EXIT_REASON_PREEMPTION_TIMER]		= vmx_exit_resume,
 	[EXIT_REASON_INVVPID]			= vmx_exit_ud,
 	[EXIT_REASON_XSETBV]			= vmx_exit_ud,
 };
@@ -989,7 +1024,8 @@ static void vmx_decode_exit(struct vmx_vp *vmx)
 	x->info[0] = vmcs_read(EXIT_QUALIFICATION);
 
 	/* An event cut short by the exit is delivered again. */
-	if (idt & VECTORING_INFO_VALID_MASK) {
+	if ((idt & VECTORING_INFO_VALID_MASK) &&
+	    !(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
 		vmx->reinject = idt;
 		vmx->reinject_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
 		vmx->reinject_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
@@ -1039,6 +1075,8 @@ static int vmx_vp_run(struct vhv_vp *vp)
 	}
 	vmx->reinject = 0;
 
+	if (vmcs_conf.preempt_ticks)
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, vmcs_conf.preempt_ticks);
 	vmcs_write(GUEST_RSP, vp->regs[VHV_REG_RSP]);
 	vmcs_write(GUEST_RIP, vp->regs[VHV_REG_RIP]);
 	vmcs_write(GUEST_RFLAGS, vp->regs[VHV_REG_RFLAGS]);
@@ -1105,6 +1143,7 @@ const struct vhv_backend_ops vhv_vmx_ops = {
 	.vp_load = vmx_vp_load,
 	.vp_put = vmx_vp_put,
 	.vp_run = vmx_vp_run,
+	.handle_exit = vmx_handle_exit,
 	.get_sregs = vmx_get_sregs,
 	.set_sregs = vmx_set_sregs,
 	.get_msr = vmx_get_msr,
