@@ -216,12 +216,11 @@ static int vmx_setup_config(void)
 	 * a guest spinning there would keep the CPU for good.
 	 */
 	if (vmcs_conf.pin & PIN_BASED_VMX_PREEMPTION_TIMER) {
-		u64 misc;
+		u64 misc, ticks = (u64)tsc_khz * 1000 / HZ;
 
 		vhv_rdmsr(MSR_IA32_VMX_MISC, misc);
-		vmcs_conf.preempt_ticks = min_t(u64, U32_MAX,
-			((u64)tsc_khz * 1000 / HZ) >>
-			(misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK)) ?: 1;
+		ticks >>= misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK;
+		vmcs_conf.preempt_ticks = clamp_t(u64, ticks, 1, U32_MAX);
 	}
 	vmcs_conf.invept_single = ept & VMX_EPT_EXTENT_CONTEXT_BIT;
 	vmcs_conf.invept_global = ept & VMX_EPT_EXTENT_GLOBAL_BIT;
