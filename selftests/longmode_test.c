@@ -87,8 +87,8 @@ TEST(long_mode_state)
 	ASSERT_EQ((u64)UCALL_SYNC, vp_run_ucall(vp, &uc));
 	EXPECT_EQ((u64)GDT_CODE_SEL, uc.args[0]);
 	EXPECT_EQ((u64)GDT_DATA_SEL, uc.args[1]);
-	/* The flags of a fresh VP: only the fixed bit (IF clear). */
-	EXPECT_EQ(X86_FLAGS_FIXED, uc.args[2] & ~X86_FLAGS_ARITH);
+	/* The flags vp_add() gives: the fixed bit and IF. */
+	EXPECT_EQ(X86_FLAGS_FIXED | X86_FLAGS_IF, uc.args[2] & ~X86_FLAGS_ARITH);
 	vp_expect_done(vp);
 	part_free(part);
 }

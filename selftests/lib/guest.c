@@ -218,6 +218,11 @@ void vp_setup_long_mode(struct vhv_vp *vp, void (*guest_code)(void))
 	memset(&regs, 0, sizeof(regs));
 	regs.rip = (u64)guest_code;
 	regs.rsp = rsp;
-	regs.rflags = X86_FLAGS_FIXED;
+	/*
+	 * Interrupts on, as in any OS: vhv injects none yet, and emulators
+	 * (Bochs) take no host-interrupt exit while a guest runs with IF
+	 * clear, which would starve the host CPU of a spinning guest.
+	 */
+	regs.rflags = X86_FLAGS_FIXED | X86_FLAGS_IF;
 	vp_regs_set(vp, &regs);
 }

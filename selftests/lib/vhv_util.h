@@ -88,6 +88,7 @@ typedef __s64 s64;
 #define EFER_NXE		BIT(11)
 
 #define X86_FLAGS_FIXED		BIT(1)
+#define X86_FLAGS_IF		BIT(9)
 #define X86_FLAGS_CF		BIT(0)
 #define X86_FLAGS_PF		BIT(2)
 #define X86_FLAGS_AF		BIT(4)
