@@ -9,6 +9,8 @@
 #	unit        the userspace unit tests, on the host (scripts/unit.sh)
 #	checkpatch  scripts/checkpatch.sh
 #	svm         the SVM lane: QEMU TCG (scripts/lane.sh svm)
+#	vmx         the VMX lane: Bochs, Skylake-X (scripts/lane.sh vmx)
+#	svm-strict  the strict SVM lane: Bochs, Zambezi (scripts/lane.sh svm-strict)
 #
 # Every part runs even when an earlier one failed (the lane needs a
 # module, though).  The summary has one line per part and ends with
@@ -17,18 +19,22 @@
 # a failing test (a build, checkpatch, a lane's insmod or dmesg) adds 1
 # to "failed".  Exit status 1 if anything failed.  Logs: build/check/.
 #
-# Environment: LANES (default "svm"); KVER (kernel the lanes boot and
-# the module is built for; default: newest /boot/vmlinuz-*); VHV_KO,
+# The lanes run side by side, LANE_JOBS at a time (default: one per CPU;
+# LANE_VERBOSE=1 makes it 1).
+#
+# Environment: LANES (default "svm vmx svm-strict"); LANE_JOBS; KVER
+# (kernel the lanes boot and the module is built for; default: newest
+# /boot/vmlinuz-*); VHV_KO,
 # TESTS_DIR, VHV_TEST_TIMEOUT, VHV_INSMOD_ARGS (scripts/mkinitramfs.sh;
 # with VHV_KO set the lanes run even if the module did not build);
-# UNIT_DIR, UNIT_TIMEOUT (scripts/unit.sh); LANE_* and QEMU_ARGS
+# UNIT_DIR, UNIT_TIMEOUT (scripts/unit.sh); LANE_*, QEMU_ARGS, BOCHS_*
 # (scripts/lane.sh).
 set -uo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 cd "$ROOT" || exit 1
-LANES=${LANES:-svm}
+LANES=${LANES:-svm vmx svm-strict}
 out=$BUILD/check
 mkdir -p "$out"
 
@@ -136,18 +142,70 @@ else
 fi
 
 # ---- lanes
+# The lanes run LANE_JOBS at a time (default: one per CPU), each into
+# $out/lane-LANE.log, which is shown when the lane ends; the summary
+# lists them in LANES order.  The Bochs lanes count time in guest
+# instructions, so sharing the CPUs does not change what they see.
+lane_jobs=${LANE_JOBS:-$(nproc)}
+[ "${LANE_VERBOSE:-0}" != 1 ] || lane_jobs=1	# one console at a time
+case $lane_jobs in
+''|*[!0-9]*|0) echo "check: LANE_JOBS must be a positive number" >&2; lane_jobs=1 ;;
+esac
+lanes_run=()
+declare -A lane_pid=() lane_start=() lane_secs=()
+
+# lane_wait: wait for one running lane to end and show its output.
+lane_wait()
+{
+	local pid lane
+
+	wait -n -p pid "${!lane_pid[@]}"
+	lane=${lane_pid[$pid]}
+	unset "lane_pid[$pid]"
+	lane_secs[$lane]=$(secs "${lane_start[$lane]}")
+	header "$lane: scripts/lane.sh $lane (ended after ${lane_secs[$lane]} s)"
+	cat "$out/lane-$lane.log"
+}
+
+if [ "$lane_jobs" -gt 1 ]; then
+	header "lanes: $LANES ($lane_jobs at a time; each one's output when it ends)"
+fi
 for lane in $LANES; do
-	header "$lane: scripts/lane.sh $lane"
-	t0=$(now_ms)
 	if [ $module_ok -ne 1 ] && [ -z "${VHV_KO:-}" ]; then
+		header "$lane: scripts/lane.sh $lane"
 		echo "$lane: not run: no module"
-		record FAILED "$lane" "not run: the module did not build" "0.0"
 		continue
 	fi
 	rm -f "$BUILD/lanes/$lane/result"
-	"$SCRIPTS/lane.sh" "$lane"
-	record_tests "$lane" "$BUILD/lanes/$lane/result" "$(secs "$t0")"
+	lanes_run+=("$lane")
+	lane_start[$lane]=$(now_ms)
+	if [ "$lane_jobs" -eq 1 ]; then
+		header "$lane: scripts/lane.sh $lane"
+		"$SCRIPTS/lane.sh" "$lane" 2>&1 | tee "$out/lane-$lane.log"
+		lane_secs[$lane]=$(secs "${lane_start[$lane]}")
+		continue
+	fi
+	while [ ${#lane_pid[@]} -ge "$lane_jobs" ]; do
+		lane_wait
+	done
+	echo "$lane: started"
+	"$SCRIPTS/lane.sh" "$lane" >"$out/lane-$lane.log" 2>&1 </dev/null &
+	lane_pid[$!]=$lane
 done
+while [ ${#lane_pid[@]} -gt 0 ]; do
+	lane_wait
+done
+for lane in $LANES; do
+	if [ -n "${lane_secs[$lane]:-}" ]; then
+		record_tests "$lane" "$BUILD/lanes/$lane/result" "${lane_secs[$lane]}"
+	else
+		record FAILED "$lane" "not run: the module did not build" "0.0"
+	fi
+done
+if [ ${#lanes_run[@]} -gt 1 ]; then
+	echo
+	echo "lanes: ${lanes_run[*]} took $(secs "${lane_start[${lanes_run[0]}]}") s ($lane_jobs at a time)"
+fi
 
 # ---- summary
 echo

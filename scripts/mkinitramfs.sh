@@ -85,11 +85,40 @@ mount -t tmpfs tmpfs /tmp
 
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
+# What /init writes sits in the tty buffers until the UART has sent it.
+# Bochs sends at the emulated line rate, so a poweroff -f right after the
+# dmesg dump loses the end of the log there.  Wait until the serial
+# driver's transmit counters stop moving (0.1-0.2 s; at most 60 s).
+serial_tx() {
+	sed -n 's/.* tx:\([0-9]*\).*/\1/p' /proc/tty/driver/serial 2>/dev/null |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+drain_console() {
+	prev=-1
+	i=0
+	while [ $i -lt 600 ]; do
+		cur=$(serial_tx)
+		[ "$cur" = "$prev" ] && return
+		prev=$cur
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 flags=""
 for f in svm npt vmx ept; do
 	grep -qw "$f" /proc/cpuinfo && flags="$flags $f"
 done
 echo "VHV-LANE: start kernel=$(uname -r) cpus=$(nproc) flags:$flags uptime=$(uptime_s)"
+
+# vhv_lane.sync=1 on the kernel command line (the Bochs lanes, whose
+# console lags seconds behind the guest): the start and each test-begin
+# marker reach the serial log before what follows runs, so that when the
+# guest hangs, the log blames the test that was running, not an earlier
+# one whose output was still in the tty buffers.
+sync_console=0
+grep -qwF 'vhv_lane.sync=1' /proc/cmdline && sync_console=1
+[ $sync_console = 0 ] || drain_console
 
 loaded=0
 echo "vhv-lane: insmod /lib/vhv.ko $INSMOD_ARGS" >/dev/kmsg
@@ -112,6 +141,7 @@ if [ $loaded = 1 ]; then
 		name=${t##*/}
 		t0=$(uptime_s)
 		echo "VHV-LANE: test-begin $name"
+		[ $sync_console = 0 ] || drain_console
 		VHV_KO=/lib/vhv.ko timeout -k 10 $TEST_TIMEOUT "$t" </dev/null
 		rc=$?
 		t1=$(uptime_s)
@@ -138,6 +168,7 @@ echo "VHV-LANE: dmesg-begin"
 dmesg
 echo "VHV-LANE: dmesg-end"
 echo "VHV-LANE: end uptime=$(uptime_s)"
+drain_console
 poweroff -f
 EOF
 chmod 755 "$stage/init"
