@@ -308,10 +308,24 @@ int vhv_set_cpuid(struct vhv_vp *vp, struct vhv_cpuid __user *arg)
 
 /* ---- MSRs ---- */
 
+static bool pat_valid(u64 pat)
+{
+	int i;
+
+	for (i = 0; i < 8; i++) {
+		u8 t = pat >> (i * 8);
+
+		if (t == 2 || t == 3 || t > 7)
+			return false;
+	}
+	return true;
+}
+
 /*
  * MSRs the core keeps; the backend keeps those that live in its VMCB or
- * VMCS.  Anything else is not an MSR of this CPU: the guest gets #GP
- * and the MSR ioctls stop there.
+ * VMCS, and the checks common to both are made here.  Anything else is
+ * not an MSR of this CPU: the guest gets #GP and the MSR ioctls stop
+ * there.
  */
 int vhv_get_msr(struct vhv_vp *vp, u32 index, u64 *data)
 {
@@ -359,6 +373,16 @@ int vhv_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host)
 		if (data >> 32)		/* bits 63:32 are reserved */
 			return -EINVAL;
 		return vhv_ops->set_msr(vp, index, data);
+	case MSR_EFER:
+		if (data & ~EFER_VALID)
+			return -EINVAL;
+		return vhv_ops->set_msr(vp, index, data);
+	case MSR_IA32_CR_PAT:
+		if (!pat_valid(data))
+			return -EINVAL;
+		return vhv_ops->set_msr(vp, index, data);
+	case MSR_IA32_SYSENTER_CS:
+		return vhv_ops->set_msr(vp, index, (u32)data);
 	case MSR_TSC_AUX:
 		if (data >> 32)
 			return -EINVAL;

@@ -269,19 +269,6 @@ static void svm_vp_reset(struct vhv_vp *vp)
 	svm->need_flush = true;
 }
 
-static bool pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static u64 *svm_msr_field(struct vmcb_save *v, u32 index)
 {
 	switch (index) {
@@ -328,8 +315,6 @@ static int svm_set_msr(struct vhv_vp *vp, u32 index, u64 data)
 
 	switch (index) {
 	case MSR_EFER:
-		if (data & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
-			return -EINVAL;
 		/* LMA follows CR0.PG; it is not written directly. */
 		vmcb->save.efer = (data & ~EFER_LMA) | EFER_SVME |
 				  (vmcb->save.efer & EFER_LMA);
@@ -337,13 +322,6 @@ static int svm_set_msr(struct vhv_vp *vp, u32 index, u64 data)
 	case MSR_IA32_TSC:
 		vmcb->control.tsc_offset = data - rdtsc();
 		return 0;
-	case MSR_IA32_CR_PAT:
-		if (!pat_valid(data))
-			return -EINVAL;
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		data = (u32)data;
-		break;
 	}
 	if (!field)
 		return -ENOENT;

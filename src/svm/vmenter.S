@@ -13,9 +13,8 @@
  */
 #include <linux/linkage.h>
 #include <asm/asm.h>
-#include "vhv/regs.h"
+#include "vhv/guest-regs.S"
 
-#define G(r)	VHV_REG_OFF(VHV_REG_##r)
 
 /* Stack slots after the pushes below */
 #define SLOT_VMCB	0
@@ -41,20 +40,7 @@ SYM_FUNC_START(__vhv_svm_run)
 
 	/* Guest registers; RAX is loaded from the VMCB by VMRUN. */
 	mov	%rsi, %rax
-	mov	G(RCX)(%rax), %rcx
-	mov	G(RDX)(%rax), %rdx
-	mov	G(RBX)(%rax), %rbx
-	mov	G(RBP)(%rax), %rbp
-	mov	G(RSI)(%rax), %rsi
-	mov	G(RDI)(%rax), %rdi
-	mov	G(R8)(%rax), %r8
-	mov	G(R9)(%rax), %r9
-	mov	G(R10)(%rax), %r10
-	mov	G(R11)(%rax), %r11
-	mov	G(R12)(%rax), %r12
-	mov	G(R13)(%rax), %r13
-	mov	G(R14)(%rax), %r14
-	mov	G(R15)(%rax), %r15
+	VHV_LOAD_GUEST_REGS %rax
 
 	mov	SLOT_VMCB(%rsp), %rax
 	vmload	%rax
@@ -70,31 +56,11 @@ SYM_FUNC_START(__vhv_svm_run)
 	vmload	%rax
 
 	mov	SLOT_REGS(%rsp), %rax
-	mov	%rcx, G(RCX)(%rax)
-	mov	%rdx, G(RDX)(%rax)
-	mov	%rbx, G(RBX)(%rax)
-	mov	%rbp, G(RBP)(%rax)
-	mov	%rsi, G(RSI)(%rax)
-	mov	%rdi, G(RDI)(%rax)
-	mov	%r8, G(R8)(%rax)
-	mov	%r9, G(R9)(%rax)
-	mov	%r10, G(R10)(%rax)
-	mov	%r11, G(R11)(%rax)
-	mov	%r12, G(R12)(%rax)
-	mov	%r13, G(R13)(%rax)
-	mov	%r14, G(R14)(%rax)
-	mov	%r15, G(R15)(%rax)
+	VHV_SAVE_GUEST_REGS %rax
 
 	/* Leave no guest value in a register the host may speculate on. */
 	xor	%eax, %eax
-	xor	%ecx, %ecx
-	xor	%edx, %edx
-	xor	%esi, %esi
-	xor	%edi, %edi
-	xor	%r8d, %r8d
-	xor	%r9d, %r9d
-	xor	%r10d, %r10d
-	xor	%r11d, %r11d
+	VHV_CLEAR_GUEST_SCRATCH
 
 	add	$24, %rsp
 	pop	%rbx

@@ -13,7 +13,7 @@
 #include <linux/linkage.h>
 #include <asm/asm.h>
 #include <asm/unwind_hints.h>
-#include "vhv/regs.h"
+#include "vhv/guest-regs.S"
 
 #define G(r)		VHV_REG_OFF(VHV_REG_##r)
 #define HOST_RSP	0x6c14
@@ -36,20 +36,7 @@ SYM_FUNC_START(__vhv_vmx_run)
 	test	%sil, %sil
 
 	mov	%rdi, %rax
-	mov	G(RCX)(%rax), %rcx
-	mov	G(RDX)(%rax), %rdx
-	mov	G(RBX)(%rax), %rbx
-	mov	G(RBP)(%rax), %rbp
-	mov	G(RSI)(%rax), %rsi
-	mov	G(RDI)(%rax), %rdi
-	mov	G(R8)(%rax), %r8
-	mov	G(R9)(%rax), %r9
-	mov	G(R10)(%rax), %r10
-	mov	G(R11)(%rax), %r11
-	mov	G(R12)(%rax), %r12
-	mov	G(R13)(%rax), %r13
-	mov	G(R14)(%rax), %r14
-	mov	G(R15)(%rax), %r15
+	VHV_LOAD_GUEST_REGS %rax
 	mov	G(RAX)(%rax), %rax
 
 	jnz	.Lresume
@@ -69,32 +56,12 @@ SYM_INNER_LABEL(__vhv_vmx_exit, SYM_L_GLOBAL)
 	push	%rax
 	mov	8(%rsp), %rax		/* regs */
 	pop	G(RAX)(%rax)
-	mov	%rcx, G(RCX)(%rax)
-	mov	%rdx, G(RDX)(%rax)
-	mov	%rbx, G(RBX)(%rax)
-	mov	%rbp, G(RBP)(%rax)
-	mov	%rsi, G(RSI)(%rax)
-	mov	%rdi, G(RDI)(%rax)
-	mov	%r8, G(R8)(%rax)
-	mov	%r9, G(R9)(%rax)
-	mov	%r10, G(R10)(%rax)
-	mov	%r11, G(R11)(%rax)
-	mov	%r12, G(R12)(%rax)
-	mov	%r13, G(R13)(%rax)
-	mov	%r14, G(R14)(%rax)
-	mov	%r15, G(R15)(%rax)
+	VHV_SAVE_GUEST_REGS %rax
 	xor	%eax, %eax
 
 .Lclear:
 	/* Leave no guest value in a register the host may speculate on. */
-	xor	%ecx, %ecx
-	xor	%edx, %edx
-	xor	%esi, %esi
-	xor	%edi, %edi
-	xor	%r8d, %r8d
-	xor	%r9d, %r9d
-	xor	%r10d, %r10d
-	xor	%r11d, %r11d
+	VHV_CLEAR_GUEST_SCRATCH
 
 	add	$8, %rsp
 	pop	%rbx

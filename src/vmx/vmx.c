@@ -588,19 +588,6 @@ static void vmx_vp_reset(struct vhv_vp *vp)
 	vmx->reinject = 0;
 }
 
-static bool pat_valid(u64 pat)
-{
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		u8 t = pat >> (i * 8);
-
-		if (t == 2 || t == 3 || t > 7)
-			return false;
-	}
-	return true;
-}
-
 static unsigned long vmx_msr_field(u32 index)
 {
 	switch (index) {
@@ -649,8 +636,6 @@ static int vmx_set_msr(struct vhv_vp *vp, u32 index, u64 data)
 
 	switch (index) {
 	case MSR_EFER:
-		if (data & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
-			return -EINVAL;
 		/* LMA follows CR0.PG; it is not written directly. */
 		data = (data & ~EFER_LMA) |
 		       (vmcs_read(GUEST_IA32_EFER) & EFER_LMA);
@@ -659,13 +644,6 @@ static int vmx_set_msr(struct vhv_vp *vp, u32 index, u64 data)
 	case MSR_IA32_TSC:
 		vmcs_write(TSC_OFFSET, data - rdtsc());
 		return 0;
-	case MSR_IA32_CR_PAT:
-		if (!pat_valid(data))
-			return -EINVAL;
-		break;
-	case MSR_IA32_SYSENTER_CS:
-		data = (u32)data;
-		break;
 	}
 	if (swapped)
 		*swapped = data;
