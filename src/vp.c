@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
+#include <asm/pkru.h>
 
 #include "vhv/vhv.h"
 
@@ -72,6 +73,7 @@ static void vhv_vp_put(struct vhv_vp *vp)
 static int vhv_vp_run(struct vhv_vp *vp)
 {
 	struct vhv_run *run = vp->run;
+	u32 pkru;
 	int r;
 
 	run->exit_reason = VHV_EXIT_NONE;
@@ -98,7 +100,14 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		local_irq_disable();
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
+		/*
+		 * PKRU is not part of the swapped FPU state, and a guest can
+		 * write it (CR4.PKE is not intercepted): never let its value
+		 * reach the host.
+		 */
+		pkru = read_pkru();
 		r = vhv_ops->vp_run(vp);
+		write_pkru(pkru);
 		vp->exit.cpu = smp_processor_id();
 		local_irq_enable();
 		preempt_enable();

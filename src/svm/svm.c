@@ -54,6 +54,7 @@ struct svm_cpu {
 	struct page *host_save;		/* VMSAVE/VMLOAD of host state */
 	u64 asid_gen;
 	u32 next_asid;
+	bool flush_all;		/* the new generation's flush is pending */
 };
 
 static DEFINE_PER_CPU(struct svm_cpu, svm_cpu);
@@ -136,26 +137,36 @@ nomem:
 static int svm_cpu_enable(void)
 {
 	struct svm_cpu *sd = this_cpu_ptr(&svm_cpu);
+	unsigned long flags;
 	u64 efer;
 
+	/* Interrupts off: another hypervisor's enable IPI may race. */
+	local_irq_save(flags);
 	vhv_rdmsr(MSR_EFER, efer);
-	if (efer & EFER_SVME)
+	if (efer & EFER_SVME) {
+		local_irq_restore(flags);
 		return -EBUSY;	/* another hypervisor owns SVM */
+	}
 	vhv_wrmsr(MSR_EFER, efer | EFER_SVME);
 	vhv_wrmsr(MSR_VM_HSAVE_PA, page_to_phys(sd->hsave));
+	local_irq_restore(flags);
 	/* Start a new generation: the first VP flushes everything. */
 	sd->asid_gen++;
 	sd->next_asid = max_asid + 1;
+	sd->flush_all = false;
 	return 0;
 }
 
 static void svm_cpu_disable(void)
 {
+	unsigned long flags;
 	u64 efer;
 
+	local_irq_save(flags);
 	vhv_wrmsr(MSR_VM_HSAVE_PA, 0);
 	vhv_rdmsr(MSR_EFER, efer);
 	vhv_wrmsr(MSR_EFER, efer & ~EFER_SVME);
+	local_irq_restore(flags);
 }
 
 /* ---- state ---- */
@@ -356,7 +367,8 @@ static int svm_vp_create(struct vhv_vp *vp)
 	svm->asid_cpu = -1;
 
 	c = &svm->vmcb->control;
-	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC);
+	c->intercept_exceptions = BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) |
+				  BIT(X86_TRAP_MC);
 	c->intercept3 = SVM_I3_INTR | SVM_I3_NMI | SVM_I3_CPUID |
 			SVM_I3_INVD | SVM_I3_HLT | SVM_I3_INVLPGA |
 			SVM_I3_IOIO | SVM_I3_MSR | SVM_I3_SHUTDOWN;
@@ -386,7 +398,7 @@ static void svm_new_asid(struct svm_vp *svm, struct svm_cpu *sd, int cpu)
 	if (sd->next_asid > max_asid) {
 		sd->asid_gen++;
 		sd->next_asid = 1;
-		svm->vmcb->control.tlb_ctl = SVM_TLB_ALL;
+		sd->flush_all = true;
 	}
 	svm->asid = sd->next_asid++;
 	svm->asid_gen = sd->asid_gen;
@@ -476,11 +488,19 @@ static void svm_exit_reflect(struct svm_vp *svm, struct vhv_exit *x)
 	x->kind = VHV_X_RESUME;
 }
 
+/* A machine check of the host that hit the guest: the host handles it. */
+static void svm_exit_mc(struct svm_vp *svm, struct vhv_exit *x)
+{
+	asm volatile("int $0x12");
+	x->kind = VHV_X_RESUME;
+}
+
 typedef void (*svm_exit_fn)(struct svm_vp *svm, struct vhv_exit *x);
 
 static const svm_exit_fn svm_exit_table[SVM_EXIT_NR] = {
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_reflect,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_reflect,
+	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC]	= svm_exit_mc,
 	[SVM_EXIT_INTR]				= svm_exit_resume,
 	[SVM_EXIT_NMI]				= svm_exit_resume,
 	[SVM_EXIT_CPUID]			= svm_exit_cpuid,
@@ -561,8 +581,8 @@ static int svm_vp_run(struct vhv_vp *vp)
 		else
 			svm_new_asid(svm, sd, cpu);
 	}
-	svm->need_flush = false;
-	vp->tlb_gen = gen;
+	if (sd->flush_all)
+		vmcb->control.tlb_ctl = SVM_TLB_ALL;
 	vmcb->control.asid = svm->asid;
 
 	if (svm->reinject && !(vmcb->control.event_inj & SVM_EVTINJ_VALID))
@@ -580,7 +600,17 @@ static int svm_vp_run(struct vhv_vp *vp)
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 
-	vmcb->control.tlb_ctl = SVM_TLB_NONE;
+	/*
+	 * A VMRUN that fails its state checks does not reach the TLB
+	 * control: the flush counts as done only if the guest was entered.
+	 */
+	if (vmcb->control.exit_code != SVM_EXIT_INVALID) {
+		if (vmcb->control.tlb_ctl == SVM_TLB_ALL)
+			sd->flush_all = false;
+		vmcb->control.tlb_ctl = SVM_TLB_NONE;
+		svm->need_flush = false;
+		vp->tlb_gen = gen;
+	}
 	vmcb->control.event_inj = 0;	/* if cut short: in EXITINTINFO */
 	vp->regs[VHV_REG_RAX] = vmcb->save.rax;
 	vp->regs[VHV_REG_RSP] = vmcb->save.rsp;

@@ -58,6 +58,7 @@ struct vmx_vp {
 	u64 exit_rip;
 	u64 cr2;			/* not in the VMCS */
 	u64 host_cr3, host_cr4;
+	u64 host_debugctl;		/* a VM exit clears IA32_DEBUGCTL */
 	struct vmx_msr_entry guest_msrs[NR_SWAPPED];
 	struct vmx_msr_entry host_msrs[NR_SWAPPED];
 };
@@ -69,6 +70,7 @@ static struct vmx_vp *to_vmx(struct vhv_vp *vp)
 
 struct vmx_cpu {
 	void *vmxon;
+	bool on;			/* in VMX operation */
 	struct vmx_vp *current_vmcs;
 	struct list_head vmcss;
 };
@@ -239,7 +241,7 @@ static int vmx_setup_config(void)
 	 */
 	vmcs_conf.cr0_mask = vmcs_conf.cr0_fixed0 | (u32)~vmcs_conf.cr0_fixed1;
 	vmcs_conf.cr4_mask = vmcs_conf.cr4_fixed0 | (u32)~vmcs_conf.cr4_fixed1 |
-			     X86_CR4_VMXE;
+			     ~(u64)VHV_CR4_GUEST;
 	return 0;
 }
 
@@ -295,21 +297,27 @@ static int vmx_cpu_enable(void)
 {
 	struct vmx_cpu *vc = this_cpu_ptr(&vmx_cpu);
 	u64 pa = __pa(vc->vmxon);
+	unsigned long flags;
 	bool fail;
 
-	if (cr4_read_shadow() & X86_CR4_VMXE)
-		return -EBUSY;	/* another hypervisor owns VMX */
-	cr4_set_bits(X86_CR4_VMXE);
-	asm volatile("vmxon %1; setna %0" : "=qm"(fail) : "m"(pa)
-		     : "cc", "memory");
-	if (fail) {
-		cr4_clear_bits(X86_CR4_VMXE);
-		return -EBUSY;
+	/* Interrupts off: another hypervisor's enable IPI may race. */
+	local_irq_save(flags);
+	fail = cr4_read_shadow() & X86_CR4_VMXE; /* another owns VMX */
+	if (!fail) {
+		cr4_set_bits(X86_CR4_VMXE);
+		asm volatile("vmxon %1; setna %0" : "=qm"(fail) : "m"(pa)
+			     : "cc", "memory");
+		if (fail)
+			cr4_clear_bits(X86_CR4_VMXE);
 	}
-	/* Translations another hypervisor may have left behind. */
-	if (vmcs_conf.invept_global)
-		vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
-	return 0;
+	if (!fail) {
+		vc->on = true;
+		/* Translations another hypervisor may have left behind. */
+		if (vmcs_conf.invept_global)
+			vmx_invept(VMX_EPT_EXTENT_GLOBAL, 0);
+	}
+	local_irq_restore(flags);
+	return fail ? -EBUSY : 0;
 }
 
 static void vmx_clear_vmcs(void *arg)
@@ -336,6 +344,7 @@ static void vmx_cpu_disable(void)
 	local_irq_disable();
 	list_for_each_entry_safe(vmx, tmp, &vc->vmcss, cpu_link)
 		vmx_clear_vmcs(vmx);
+	vc->on = false;
 	asm volatile("vmxoff" : : : "cc", "memory");
 	local_irq_enable();
 	cr4_clear_bits(X86_CR4_VMXE);
@@ -390,6 +399,7 @@ static void vmx_vp_load(struct vhv_vp *vp, int cpu)
 	 */
 	vhv_rdmsr(MSR_FS_BASE, fs);
 	vmcs_write(HOST_FS_BASE, fs);
+	vhv_rdmsr(MSR_IA32_DEBUGCTLMSR, vmx->host_debugctl);
 	for (i = 0; i < NR_SWAPPED; i++)
 		vhv_rdmsr(vmx_swapped_msrs[i], vmx->host_msrs[i].value);
 }
@@ -682,7 +692,8 @@ static void vmx_init_vmcs(struct vmx_vp *vmx)
 	vmcs_write(VM_EXIT_CONTROLS, vmcs_conf.exit);
 	vmx->entry_ctl = vmcs_conf.entry;
 	vmcs_write(VM_ENTRY_CONTROLS, vmx->entry_ctl);
-	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC));
+	vmcs_write(EXCEPTION_BITMAP, BIT(X86_TRAP_DB) | BIT(X86_TRAP_AC) |
+		   BIT(X86_TRAP_MC));
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
 	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write(CR3_TARGET_COUNT, 0);
@@ -774,9 +785,11 @@ static void vmx_vp_free(struct vhv_vp *vp)
 	free_page((unsigned long)vmx->vapic);
 }
 
+/* On every online CPU; one that is coming up or going down may be off. */
 static void vmx_flush_ipi(void *p)
 {
-	vmx_flush(p);
+	if (this_cpu_read(vmx_cpu.on))
+		vmx_flush(p);
 }
 
 /* The EPT root may be reused: forget its translations everywhere. */
@@ -860,6 +873,13 @@ static void vmx_exit_fail(struct vmx_vp *vmx, struct vhv_exit *x)
 	x->kind = VHV_X_FAIL_ENTRY;
 }
 
+/* A machine check during VM entry is the host's: let it handle it. */
+static void vmx_exit_mce_entry(struct vmx_vp *vmx, struct vhv_exit *x)
+{
+	asm volatile("int $0x12");
+	x->kind = VHV_X_FAIL_ENTRY;
+}
+
 /* INVD would drop dirty cache lines of the host: do nothing instead. */
 static void vmx_exit_invd(struct vmx_vp *vmx, struct vhv_exit *x)
 {
@@ -887,6 +907,10 @@ static void vmx_exit_exception(struct vmx_vp *vmx, struct vhv_exit *x)
 	x->kind = VHV_X_RESUME;
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR) {
 		asm volatile("int $2");
+		return;
+	}
+	if (vector == X86_TRAP_MC) {	/* the host's machine check */
+		asm volatile("int $0x12");
 		return;
 	}
 	if (vector == X86_TRAP_DB || vector == X86_TRAP_AC)
@@ -980,7 +1004,7 @@ static const vmx_exit_fn vmx_exit_table[] = {
 	[EXIT_REASON_MSR_LOAD_FAIL]		= vmx_exit_fail,
 	[EXIT_REASON_MWAIT_INSTRUCTION]		= vmx_exit_ud,
 	[EXIT_REASON_MONITOR_INSTRUCTION]	= vmx_exit_ud,
-	[EXIT_REASON_MCE_DURING_VMENTRY]	= vmx_exit_fail,
+	[EXIT_REASON_MCE_DURING_VMENTRY]	= vmx_exit_mce_entry,
 	[EXIT_REASON_EPT_VIOLATION]		= vmx_exit_ept_violation,
 	[EXIT_REASON_INVEPT]			= vmx_exit_ud,
 	[EXIT_REASON_PREEMPTION_TIMER]		= vmx_exit_resume,
@@ -1066,6 +1090,8 @@ static int vmx_vp_run(struct vhv_vp *vp)
 	loadsegment(ds, ds);
 	loadsegment(es, es);
 	vmx->cr2 = native_read_cr2();
+	if (vmx->host_debugctl)
+		vhv_wrmsr(MSR_IA32_DEBUGCTLMSR, vmx->host_debugctl);
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 
@@ -1075,7 +1101,9 @@ static int vmx_vp_run(struct vhv_vp *vp)
 		vp->exit.code = vmcs_read(VM_INSTRUCTION_ERROR);
 		return 0;
 	}
-	vmx->launched = true;
+	/* A failed VM entry leaves the VMCS clear: VMLAUNCH again. */
+	if (!(vmcs_read(VM_EXIT_REASON) & VMX_EXIT_REASONS_FAILED_VMENTRY))
+		vmx->launched = true;
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
 	vp->regs[VHV_REG_RSP] = vmcs_read(GUEST_RSP);
 	vp->regs[VHV_REG_RIP] = vmcs_read(GUEST_RIP);
