@@ -69,10 +69,12 @@ static void free_table(u64 *table, int level)
 	for (i = 0; i < 512; i++) {
 		if (!spte_present(table[i]))
 			continue;
-		if (level == 1)
+		if (level == 1) {
 			unpin_guest_page(table[i]);
-		else
+		} else {
 			free_table(spte_child(table[i]), level - 1);
+			cond_resched();
+		}
 	}
 	free_page((unsigned long)table);
 }
@@ -233,6 +235,7 @@ static void zap_range(struct vhv_partition *p, u64 gpa, u64 end,
 		vhv_flush_tlb(p);
 		unpin_user_pages_dirty_lock(queue, n, true);
 		unpin_user_pages(queue + ZAP_BATCH, nro);
+		cond_resched();
 	}
 }
 

@@ -343,6 +343,9 @@ static int svm_set_msr(struct vhv_vp *vp, u32 index, u64 data)
 static void svm_inject_exception(struct vhv_vp *vp, u8 vector, bool has_error,
 				 u32 error)
 {
+	/* Real mode delivers no error code. */
+	if (!(to_svm(vp)->vmcb->save.cr0 & X86_CR0_PE))
+		has_error = false;
 	to_svm(vp)->vmcb->control.event_inj =
 		vector | SVM_EVTINJ_EXC | SVM_EVTINJ_VALID |
 		(has_error ? SVM_EVTINJ_ERR | (u64)error << 32 : 0);
