@@ -152,12 +152,11 @@ static int fetch_insn(struct vhv_vp *vp, struct emu_ctx *c, u8 *buf)
 	return first;
 }
 
-static int emu_init(struct vhv_vp *vp, struct emu_ctx *c)
+static void emu_init(struct vhv_vp *vp, struct emu_ctx *c)
 {
 	memset(c, 0, sizeof(*c));
 	vhv_ops->get_sregs(vp, &c->s);
 	c->mode = vhv_cpu_mode(&c->s);
-	return 0;
 }
 
 /* A fetch that failed: a queued #PF resumes the guest, else give up. */

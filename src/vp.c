@@ -24,7 +24,6 @@ static void vhv_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct vhv_vp *vp = pn_to_vp(pn);
 
-	vp->cpu = cpu;
 	if (vhv_ops->vp_load)
 		vhv_ops->vp_load(vp, cpu);
 }
@@ -36,7 +35,6 @@ static void vhv_sched_out(struct preempt_notifier *pn,
 
 	if (vhv_ops->vp_put)
 		vhv_ops->vp_put(vp);
-	vp->cpu = -1;
 }
 
 static struct preempt_ops vhv_preempt_ops = {
@@ -308,7 +306,6 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 	}
 	vp->part = p;
 	vp->index = index;
-	vp->cpu = -1;
 	mutex_init(&vp->mutex);
 	preempt_notifier_init(&vp->pn, &vhv_preempt_ops);
 	vhv_reset_regs(vp);

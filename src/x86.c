@@ -145,6 +145,21 @@ int vhv_check_sregs(const struct vhv_sregs *s)
 	return 0;
 }
 
+/* Power-on state of the special registers (Intel SDM Table 10-1). */
+#define RESET_DATA_SEG { .limit = 0xffff, .type = 3, .s = 1, .present = 1 }
+
+const struct vhv_sregs vhv_reset_sregs = {
+	.cs = { .base = 0xffff0000, .limit = 0xffff, .selector = 0xf000,
+		.type = 11, .s = 1, .present = 1 },
+	.ds = RESET_DATA_SEG, .es = RESET_DATA_SEG, .fs = RESET_DATA_SEG,
+	.gs = RESET_DATA_SEG, .ss = RESET_DATA_SEG,
+	.tr = { .limit = 0xffff, .type = 11, .present = 1 },
+	.ldt = { .limit = 0xffff, .type = 2, .present = 1 },
+	.gdt = { .limit = 0xffff },
+	.idt = { .limit = 0xffff },
+	.cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET,
+};
+
 /* Power-on state of the general registers (Intel SDM Table 10-1). */
 void vhv_reset_regs(struct vhv_vp *vp)
 {

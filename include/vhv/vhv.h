@@ -114,7 +114,6 @@ struct vhv_vp {
 	struct vhv_exit exit;
 	struct fpu_guest fpu;
 	struct preempt_notifier pn;
-	int cpu;		/* host CPU while loaded, else -1 */
 	long tlb_gen;		/* partition tlb_gen last flushed for */
 
 	/* Emulation in progress across an exit to the VMM. */
@@ -155,7 +154,10 @@ struct vhv_backend_ops {
 
 	/* Before a partition's tables are freed (optional). */
 	void (*partition_destroy)(struct vhv_partition *p);
-	/* Initialise (to the reset state) and free the backend VP. */
+	/*
+	 * Initialise (to the reset state) and free the backend VP;
+	 * vp_reset loads vhv_reset_sregs and resets the rest.
+	 */
 	int (*vp_create)(struct vhv_vp *vp);
 	void (*vp_free)(struct vhv_vp *vp);
 	void (*vp_reset)(struct vhv_vp *vp);
@@ -243,6 +245,7 @@ int vhv_gva_to_gpa(struct vhv_vp *vp, const struct vhv_sregs *s, u64 gva,
 		   u32 access, u64 *gpa, u32 *pf_error);
 int vhv_check_sregs(const struct vhv_sregs *s);
 void vhv_reset_regs(struct vhv_vp *vp);
+extern const struct vhv_sregs vhv_reset_sregs;
 int vhv_cpuid_setup(void);
 void vhv_cpuid_cleanup(void);
 void vhv_cpuid(struct vhv_vp *vp, u32 func, u32 index, u32 out[4]);

@@ -256,28 +256,14 @@ static void svm_vp_reset(struct vhv_vp *vp)
 {
 	struct svm_vp *svm = to_svm(vp);
 	struct vmcb_save *v = &svm->vmcb->save;
-	const struct vmcb_seg data = { 0, 0x93, 0xffff, 0 };
 
 	memset(v, 0, sizeof(*v));
-	v->cs = (struct vmcb_seg) { 0xf000, 0x9b, 0xffff, 0xffff0000 };
-	v->ds = data;
-	v->es = data;
-	v->fs = data;
-	v->gs = data;
-	v->ss = data;
-	v->gdtr.limit = 0xffff;
-	v->idtr.limit = 0xffff;
-	v->ldtr = (struct vmcb_seg) { 0, 0x82, 0xffff, 0 };
-	v->tr = (struct vmcb_seg) { 0, 0x8b, 0xffff, 0 };
-	v->cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET;
-	v->efer = EFER_SVME;
+	svm_set_sregs(vp, &vhv_reset_sregs);
 	v->dr6 = 0xffff0ff0;
 	v->dr7 = 0x400;
 	v->g_pat = 0x0007040600070406ULL;
 	svm->vmcb->control.event_inj = 0;
-	svm->vmcb->control.int_ctl &= ~15ULL;
 	svm->reinject = 0;
-	svm->need_flush = true;
 }
 
 static u64 *svm_msr_field(struct vmcb_save *v, u32 index)

@@ -567,21 +567,8 @@ static void vmx_set_sregs(struct vhv_vp *vp, const struct vhv_sregs *s)
 static void vmx_vp_reset(struct vhv_vp *vp)
 {
 	struct vmx_vp *vmx = to_vmx(vp);
-	struct vhv_segment data = {
-		.limit = 0xffff, .type = 3, .s = 1, .present = 1,
-	};
-	struct vhv_sregs s = {
-		.cs = { .base = 0xffff0000, .limit = 0xffff, .selector = 0xf000,
-			.type = 11, .s = 1, .present = 1 },
-		.ds = data, .es = data, .fs = data, .gs = data, .ss = data,
-		.tr = { .limit = 0xffff, .type = 11, .present = 1 },
-		.ldt = { .limit = 0xffff, .type = 2, .present = 1 },
-		.gdt = { .limit = 0xffff },
-		.idt = { .limit = 0xffff },
-		.cr0 = X86_CR0_CD | X86_CR0_NW | X86_CR0_ET,
-	};
 
-	vmx_set_sregs(vp, &s);
+	vmx_set_sregs(vp, &vhv_reset_sregs);
 	vmcs_write(GUEST_DR7, 0x400);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_IA32_PAT, 0x0007040600070406ULL);
@@ -799,11 +786,6 @@ static void vmx_partition_destroy(struct vhv_partition *p)
 }
 
 /* ---- exits ---- */
-
-struct vmx_exit_ctx {
-	struct vmx_vp *vmx;
-	struct vhv_exit *x;
-};
 
 static u8 vmx_insn_len(void)
 {
