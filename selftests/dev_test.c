@@ -69,7 +69,7 @@ TEST(check_cap_unknown_is_zero)
 {
 	int fd = vhv_open();
 
-	EXPECT_EQ(0, ioctl(fd, VHV_CHECK_CAP, 8));
+	EXPECT_EQ(0, ioctl(fd, VHV_CHECK_CAP, VHV_CAP_APIC_BUS_HZ + 1));
 	EXPECT_EQ(0, ioctl(fd, VHV_CHECK_CAP, 1000));
 	EXPECT_EQ(0, ioctl(fd, VHV_CHECK_CAP, 0x80000000UL));
 	EXPECT_EQ(0, ioctl(fd, VHV_CHECK_CAP, ~0UL));
@@ -90,7 +90,11 @@ TEST(create_partition_bad_arg)
 	int fd = vhv_open();
 
 	errno = 0;
-	EXPECT_EQ(-1, ioctl(fd, VHV_CREATE_PARTITION, 1));
+	EXPECT_EQ(-1, ioctl(fd, VHV_CREATE_PARTITION, 2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, ioctl(fd, VHV_CREATE_PARTITION,
+			    VHV_PARTITION_X2APIC | 0x100));
 	EXPECT_EQ(EINVAL, errno);
 	errno = 0;
 	EXPECT_EQ(-1, ioctl(fd, VHV_CREATE_PARTITION, ~0UL));

@@ -398,6 +398,8 @@ static int mem_read(struct vhv_vp *vp, struct emu_ctx *c, u64 lin, u8 len,
 		return r;
 	if (offset_in_page(lin) + len > PAGE_SIZE)
 		return MEM_BAD;		/* a split MMIO access */
+	if (vhv_lapic_mmio(vp, gpa, val, len, false))
+		return MEM_OK;
 	if (c->have_read) {
 		c->have_read = false;
 		*val = c->read_val;
@@ -421,7 +423,11 @@ static int mem_write(struct vhv_vp *vp, struct emu_ctx *c, u64 lin, u8 len,
 	r = linear_access(vp, c, lin, &val, len, VHV_ACC_WRITE, &gpa);
 	if (r != MEM_MMIO)
 		return r;
-	if (offset_in_page(lin) + len > PAGE_SIZE || c->write)
+	if (offset_in_page(lin) + len > PAGE_SIZE)
+		return MEM_BAD;
+	if (vhv_lapic_mmio(vp, gpa, &val, len, true))
+		return MEM_OK;
+	if (c->write)
 		return MEM_BAD;
 	c->write = true;
 	c->write_gpa = gpa;
@@ -625,6 +631,38 @@ static int handle_cpuid(struct vhv_vp *vp)
 	return 1;
 }
 
+/*
+ * MOV to CR8, intercepted (SVM) while an interrupt waits for the TPR to
+ * drop: 0F 22 /r with ModRM.reg (extended by REX.R) = 8.
+ */
+static int handle_cr8_write(struct vhv_vp *vp)
+{
+	u8 buf[VHV_INSN_MAX], seg, as, rex = 0;
+	struct emu_ctx c;
+	int n, i;
+	u64 val;
+
+	emu_init(vp, &c);
+	n = fetch_insn(vp, &c, buf);
+	if (n < 0)
+		return fetch_failed(vp, n);
+	i = scan_prefixes(buf, n, c.mode, &seg, &as);
+	if (i && c.mode == VHV_MODE_64 && (buf[i - 1] & 0xf0) == 0x40)
+		rex = buf[i - 1];
+	if (i + 3 > n || buf[i] != 0x0f || buf[i + 1] != 0x22 ||
+	    (buf[i + 2] >> 6) != 3 ||
+	    (((buf[i + 2] >> 3) & 7) | (rex & 4 ? 8 : 0)) != 8)
+		return emulation_result(vp, MEM_BAD, buf, n);
+	val = vp->regs[(buf[i + 2] & 7) | (rex & 1 ? 8 : 0)];
+	if (val > 15) {
+		vhv_ops->inject_exception(vp, X86_TRAP_GP, true, 0);
+		return 1;
+	}
+	vhv_lapic_set_tpr(vp, val << 4);
+	advance_rip(vp, vp->regs[VHV_REG_RIP] + i + 3);
+	return 1;
+}
+
 static int handle_msr(struct vhv_vp *vp, bool write)
 {
 	u64 *g = vp->regs, data;
@@ -648,7 +686,7 @@ static int handle_msr(struct vhv_vp *vp, bool write)
 	return 1;
 }
 
-int vhv_handle_exit(struct vhv_vp *vp)
+static int handle_exit(struct vhv_vp *vp)
 {
 	struct vhv_exit *x = &vp->exit;
 	struct vhv_run *run = vp->run;
@@ -668,8 +706,10 @@ int vhv_handle_exit(struct vhv_vp *vp)
 		return handle_msr(vp, x->kind == VHV_X_WRMSR);
 	case VHV_X_HLT:
 		skip_insn(vp, 1);
-		run->exit_reason = VHV_EXIT_HLT;
-		return 0;
+		vp->mp_state = VHV_MP_HALTED;
+		return 1;
+	case VHV_X_CR8_WRITE:
+		return handle_cr8_write(vp);
 	case VHV_X_NOP:
 		skip_insn(vp, 2);
 		return 1;
@@ -693,6 +733,24 @@ int vhv_handle_exit(struct vhv_vp *vp)
 	}
 }
 
+/* A level-triggered EOI the VMM asked to see ends the run. */
+static int eoi_exit(struct vhv_vp *vp, int r)
+{
+	if (r <= 0 || vp->lapic.eoi_exit < 0)
+		return r;
+	vp->run->exit_reason = VHV_EXIT_EOI;
+	vp->run->rip = vp->regs[VHV_REG_RIP];
+	memset(&vp->run->eoi, 0, sizeof(vp->run->eoi));
+	vp->run->eoi.vector = vp->lapic.eoi_exit;
+	vp->lapic.eoi_exit = -1;
+	return 0;
+}
+
+int vhv_handle_exit(struct vhv_vp *vp)
+{
+	return eoi_exit(vp, handle_exit(vp));
+}
+
 /* Finish what the last exit left to the VMM (IN data, MMIO read). */
 int vhv_complete_pending(struct vhv_vp *vp)
 {
@@ -703,7 +761,7 @@ int vhv_complete_pending(struct vhv_vp *vp)
 	case VHV_PEND_IO_IN:
 		return complete_io_in(vp);
 	case VHV_PEND_MMIO_READ:
-		return complete_mmio_read(vp);
+		return eoi_exit(vp, complete_mmio_read(vp));
 	default:
 		return 1;
 	}

@@ -93,6 +93,9 @@ static long vhv_check_cap(unsigned long cap)
 		return VHV_MAX_MAPPINGS;
 	case VHV_CAP_IMMEDIATE_EXIT:
 	case VHV_CAP_READONLY_MEM:
+	case VHV_CAP_LAPIC:
+	case VHV_CAP_X2APIC:
+	case VHV_CAP_TSC_DEADLINE:
 		return 1;
 	case VHV_CAP_MAX_CPUID:
 		return VHV_MAX_CPUID_ENTRIES;
@@ -100,6 +103,8 @@ static long vhv_check_cap(unsigned long cap)
 		return VHV_MAX_MSR_ENTRIES;
 	case VHV_CAP_MAX_GPA_BITS:
 		return ilog2(VHV_MAX_GPA);
+	case VHV_CAP_APIC_BUS_HZ:
+		return VHV_APIC_BUS_HZ;
 	default:
 		return 0;
 	}
@@ -113,7 +118,8 @@ static long vhv_dev_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
 	case VHV_CHECK_CAP:
 		return vhv_check_cap(arg);
 	case VHV_CREATE_PARTITION:
-		return arg ? -EINVAL : vhv_partition_create();
+		return arg & ~VHV_PARTITION_X2APIC ? -EINVAL :
+		       vhv_partition_create(arg);
 	case VHV_GET_RUN_PAGE_SIZE:
 		return arg ? -EINVAL : VHV_RUN_PAGE_SIZE;
 	default:

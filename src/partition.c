@@ -76,6 +76,19 @@ static long vhv_partition_ioctl(struct file *f, unsigned int cmd,
 	}
 	case VHV_CREATE_VP:
 		return vhv_vp_create(p, arg);
+	case VHV_REQUEST_INTERRUPT:
+		return vhv_request_interrupt(p, argp);
+	case VHV_SET_EOI_EXITS: {
+		struct vhv_eoi_exits e;
+		unsigned int i;
+
+		if (copy_from_user(&e, argp, sizeof(e)))
+			return -EFAULT;
+		for (i = 0; i < 256; i++)
+			assign_bit(i, p->eoi_exits, e.bitmap[i / 64] &
+				   BIT_ULL(i % 64));
+		return 0;
+	}
 	default:
 		return -ENOTTY;
 	}
@@ -95,7 +108,7 @@ static const struct file_operations vhv_partition_fops = {
 	.llseek = noop_llseek,
 };
 
-int vhv_partition_create(void)
+int vhv_partition_create(u32 flags)
 {
 	struct vhv_partition *p;
 	int r;
@@ -111,6 +124,8 @@ int vhv_partition_create(void)
 	}
 	kref_init(&p->ref);
 	mutex_init(&p->lock);
+	rwlock_init(&p->vps_lock);
+	p->flags = flags;
 	p->mm = current->mm;
 	mmgrab(p->mm);
 	r = vhv_mmu_init(p);

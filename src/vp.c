@@ -10,7 +10,9 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
 #include <asm/fpu/api.h>
+#include <asm/msr-index.h>
 #include <asm/pkru.h>
 
 #include "vhv/vhv.h"
@@ -66,7 +68,13 @@ static void vhv_vp_put(struct vhv_vp *vp)
 /*
  * The run loop.  Each turn enters the guest once; the backend describes
  * the exit in vp->exit and vhv_handle_exit() either handles it here
- * (>0: enter again) or fills the run page for the VMM (0).
+ * (>0: enter again) or fills the run page for the VMM (0).  A VP that
+ * is halted or waits for a SIPI sleeps here until its APIC has work.
+ *
+ * in_guest is set, with interrupts off, before the APIC is looked at
+ * for events to inject: a thread that makes an event pending after
+ * that look sees in_guest and sends an IPI, which stays pending until
+ * the guest runs and then makes it exit at once (see vhv_kick).
  */
 static int vhv_vp_run(struct vhv_vp *vp)
 {
@@ -94,10 +102,20 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		}
 		cond_resched();
 
+		vhv_lapic_accept_events(vp);
+		if (vp->mp_state != VHV_MP_RUNNABLE) {
+			wait_event_interruptible(vp->wq,
+						 vhv_lapic_has_work(vp));
+			continue;
+		}
+
 		preempt_disable();
 		local_irq_disable();
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
+		vp->cpu = smp_processor_id();
+		smp_store_mb(vp->in_guest, true);
+		vhv_lapic_inject(vp);
 		/*
 		 * PKRU is not part of the swapped FPU state, and a guest can
 		 * write it (CR4.PKE is not intercepted): never let its value
@@ -105,6 +123,7 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		 */
 		pkru = read_pkru();
 		r = vhv_ops->vp_run(vp);
+		WRITE_ONCE(vp->in_guest, false);
 		write_pkru(pkru);
 		vp->exit.cpu = smp_processor_id();
 		local_irq_enable();
@@ -185,6 +204,7 @@ static long vhv_vp_ioctl_locked(struct vhv_vp *vp, unsigned int cmd,
 	case VHV_GET_SREGS:
 		memset(&sregs, 0, sizeof(sregs));
 		vhv_ops->get_sregs(vp, &sregs);
+		sregs.cr8 = vhv_lapic_tpr(vp) >> 4;
 		sregs.apic_base = vp->apic_base;
 		return copy_to_user(argp, &sregs, sizeof(sregs)) ? -EFAULT : 0;
 	case VHV_SET_SREGS:
@@ -193,8 +213,12 @@ static long vhv_vp_ioctl_locked(struct vhv_vp *vp, unsigned int cmd,
 		r = vhv_check_sregs(&sregs);
 		if (r)
 			return r;
+		r = vhv_lapic_set_msr(vp, MSR_IA32_APICBASE, sregs.apic_base,
+				      true);
+		if (r)
+			return r;
 		vhv_ops->set_sregs(vp, &sregs);
-		vp->apic_base = sregs.apic_base;
+		vhv_lapic_set_tpr(vp, sregs.cr8 << 4);
 		return 0;
 	case VHV_GET_MSRS:
 		return vhv_get_set_msrs(vp, argp, false);
@@ -202,6 +226,25 @@ static long vhv_vp_ioctl_locked(struct vhv_vp *vp, unsigned int cmd,
 		return vhv_get_set_msrs(vp, argp, true);
 	case VHV_SET_CPUID:
 		return vhv_set_cpuid(vp, argp);
+	case VHV_GET_LAPIC:
+		return vhv_get_lapic(vp, argp);
+	case VHV_SET_LAPIC:
+		return vhv_set_lapic(vp, argp);
+	case VHV_GET_MP_STATE: {
+		struct vhv_mp_state mp = { .state = vp->mp_state };
+
+		return copy_to_user(argp, &mp, sizeof(mp)) ? -EFAULT : 0;
+	}
+	case VHV_SET_MP_STATE: {
+		struct vhv_mp_state mp;
+
+		if (copy_from_user(&mp, argp, sizeof(mp)))
+			return -EFAULT;
+		if (mp.reserved || mp.state > VHV_MP_WAIT_SIPI)
+			return -EINVAL;
+		vp->mp_state = mp.state;
+		return 0;
+	}
 	default:
 		return -ENOTTY;
 	}
@@ -255,6 +298,7 @@ static int vhv_vp_mmap(struct file *f, struct vm_area_struct *vma)
 
 static void vhv_vp_free(struct vhv_vp *vp)
 {
+	vhv_lapic_free(vp);
 	vhv_ops->vp_free(vp);
 	fpu_free_guest_fpstate(&vp->fpu);
 	kvfree(vp->cpuid);
@@ -268,7 +312,9 @@ static int vhv_vp_release(struct inode *inode, struct file *f)
 	struct vhv_partition *p = vp->part;
 
 	mutex_lock(&p->lock);
+	write_lock(&p->vps_lock);
 	p->vps[vp->index] = NULL;
+	write_unlock(&p->vps_lock);
 	mutex_unlock(&p->lock);
 	vhv_vp_free(vp);
 	vhv_partition_put(p);
@@ -307,11 +353,17 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 	vp->part = p;
 	vp->index = index;
 	mutex_init(&vp->mutex);
+	init_waitqueue_head(&vp->wq);
 	preempt_notifier_init(&vp->pn, &vhv_preempt_ops);
 	vhv_reset_regs(vp);
-	r = vhv_ops->vp_create(vp);
+	/* The BSP runs; application processors wait for INIT and SIPI. */
+	vp->mp_state = index ? VHV_MP_WAIT_SIPI : VHV_MP_RUNNABLE;
+	r = vhv_lapic_init(vp);
 	if (r)
 		goto free_fpu;
+	r = vhv_ops->vp_create(vp);
+	if (r)
+		goto free_lapic;
 
 	mutex_lock(&p->lock);
 	if (p->vps[index]) {
@@ -323,13 +375,17 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 		goto unlock;
 	/* A racing close of the new fd waits for p->lock in release. */
 	kref_get(&p->ref);
+	write_lock(&p->vps_lock);
 	p->vps[index] = vp;
+	write_unlock(&p->vps_lock);
 	mutex_unlock(&p->lock);
 	return r;
 
 unlock:
 	mutex_unlock(&p->lock);
 	vhv_ops->vp_free(vp);
+free_lapic:
+	vhv_lapic_free(vp);
 free_fpu:
 	fpu_free_guest_fpstate(&vp->fpu);
 free_run:

@@ -5,8 +5,10 @@
  */
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/processor.h>
+#include <asm/tsc.h>
 
 #include "vhv/vhv.h"
 
@@ -139,9 +141,6 @@ int vhv_check_sregs(const struct vhv_sregs *s)
 		    s->cr3 >> boot_cpu_data.x86_phys_bits)
 			return -EINVAL;
 	}
-	if (s->apic_base & ~(PAGE_MASK & GENMASK_ULL(51, 0)) &
-	    ~(MSR_IA32_APICBASE_BSP | MSR_IA32_APICBASE_ENABLE))
-		return -EINVAL;
 	return 0;
 }
 
@@ -185,7 +184,7 @@ static u32 def_ncpuid;
 /* leaf 1 EDX: FPU VME DE PSE TSC MSR PAE CX8 SEP PGE CMOV PAT PSE36
  * CLFSH MMX FXSR SSE SSE2 (no MCE/MCA: there are no MCG/MCi MSRs)
  */
-#define L1_EDX	(F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(8) | \
+#define L1_EDX	(F(0) | F(1) | F(2) | F(3) | F(4) | F(5) | F(6) | F(8) | F(9) | \
 		 F(11) | F(13) | F(15) | F(16) | F(17) | F(19) | F(23) | \
 		 F(24) | F(25) | F(26))
 /* leaf 1 ECX: SSE3 PCLMUL SSSE3 CX16 SSE4.1 SSE4.2 MOVBE POPCNT AES RDRAND */
@@ -220,7 +219,8 @@ int vhv_cpuid_setup(void)
 	max = min(max, 7U);
 	def_add(0, 0, 0, max, b, c, d);
 	cpuid(1, &a, &b, &c, &d);
-	def_add(1, 0, 0, a, b & 0xffff, (c & L1_ECX) | F(31), d & L1_EDX);
+	def_add(1, 0, 0, a, b & 0xffff, (c & L1_ECX) | F(24) | F(31),
+		d & L1_EDX);
 	for (f = 2; f <= max; f++) {
 		if (f == 2 || f == 4) {
 			cpuid_count(f, 0, &a, &b, &c, &d);
@@ -231,8 +231,10 @@ int vhv_cpuid_setup(void)
 			def_add(7, 0, VHV_CPUID_FLAG_INDEX, 0, b & L7_EBX, 0, 0);
 		}
 	}
-	def_add(0x40000000, 0, 0, 0x40000000, *(u32 *)&sig[0],
+	def_add(0x40000000, 0, 0, 0x40000010, *(u32 *)&sig[0],
 		*(u32 *)&sig[4], *(u32 *)&sig[8]);
+	/* Timing leaf: TSC and APIC timer frequencies in kHz. */
+	def_add(0x40000010, 0, 0, tsc_khz, VHV_APIC_BUS_HZ / 1000, 0, 0);
 
 	cpuid(0x80000000, &xmax, &b, &c, &d);
 	xmax = min(xmax, 0x80000008U);
@@ -289,6 +291,17 @@ void vhv_cpuid(struct vhv_vp *vp, u32 func, u32 index, u32 out[4])
 	/* The defaults give each VP its index as initial APIC ID. */
 	if (!vp->cpuid && func == 1)
 		out[1] |= vp->index << 24;
+	/* The partition decides on x2APIC; APIC reflects IA32_APIC_BASE. */
+	if (func == 1) {
+		if (vp->part->flags & VHV_PARTITION_X2APIC) {
+			if (!vp->cpuid)
+				out[2] |= F(21);
+		} else {
+			out[2] &= ~F(21);
+		}
+		if (!(vp->apic_base & MSR_IA32_APICBASE_ENABLE))
+			out[3] &= ~F(9);
+	}
 }
 
 int vhv_set_cpuid(struct vhv_vp *vp, struct vhv_cpuid __user *arg)
@@ -357,6 +370,9 @@ int vhv_get_msr(struct vhv_vp *vp, u32 index, u64 *data)
 	case MSR_IA32_UCODE_REV:
 		*data = 0;
 		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return vhv_lapic_get_msr(vp, index, data);
 	default:
 		return vhv_ops->get_msr(vp, index, data);
 	}
@@ -377,13 +393,9 @@ int vhv_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host)
 			return -EINVAL;
 		return vhv_ops->set_msr(vp, index, data);
 	case MSR_IA32_APICBASE:
-		if (data & ~(PAGE_MASK & GENMASK_ULL(51, 0)) &
-		    ~(MSR_IA32_APICBASE_BSP | MSR_IA32_APICBASE_ENABLE))
-			return -EINVAL;
-		if (!host && (data ^ vp->apic_base) & MSR_IA32_APICBASE_BSP)
-			return -EINVAL;
-		vp->apic_base = data;
-		return 0;
+	case MSR_IA32_TSC_DEADLINE:
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		return vhv_lapic_set_msr(vp, index, data, host);
 	case MSR_SYSCALL_MASK:
 		if (data >> 32)		/* bits 63:32 are reserved */
 			return -EINVAL;

@@ -7,14 +7,18 @@
 #ifndef _VHV_VHV_H
 #define _VHV_VHV_H
 
+#include <linux/bitmap.h>
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <asm/fpu/api.h>
 #include <linux/vhv.h>
 
 #include "vhv/emulate.h"
+#include "vhv/lapic.h"
 #include "vhv/regs.h"
 
 struct vhv_vp;
@@ -46,9 +50,18 @@ struct vhv_mmu {
 struct vhv_partition {
 	struct kref ref;	/* the partition fd and each VP hold one */
 	struct mm_struct *mm;	/* owner: only it may use the fds */
-	/* This mutex protects: vps[]. */
+	u32 flags;		/* VHV_PARTITION_* */
+	/* This mutex serialises VP creation and release. */
 	struct mutex lock;
+	/*
+	 * This rwlock protects vps[]: written (under lock) to add or
+	 * remove a VP, read to route interrupts, which only set bits and
+	 * kick.  A VP is freed only after it has left vps[].
+	 */
+	rwlock_t vps_lock;
 	struct vhv_vp *vps[VHV_MAX_VPS];
+	/* Level-triggered vectors whose EOI exits to the VMM. */
+	DECLARE_BITMAP(eoi_exits, 256);
 	struct vhv_mmu mmu;
 	/*
 	 * Bumped when translations are removed; a VP whose tlb_gen differs
@@ -66,6 +79,7 @@ enum vhv_exit_kind {
 	VHV_X_RDMSR,
 	VHV_X_WRMSR,
 	VHV_X_HLT,
+	VHV_X_CR8_WRITE,	/* MOV to CR8, to be decoded by the core */
 	VHV_X_NOP,		/* skip the instruction (INVD) */
 	VHV_X_BACKEND,		/* finish in vhv_backend_ops.handle_exit */
 	VHV_X_SHUTDOWN,		/* triple fault */
@@ -125,6 +139,11 @@ struct vhv_vp {
 	u8 mmio_len;		/* MMIO read: bytes expected */
 
 	/* Architectural state the core keeps. */
+	struct vhv_lapic lapic;
+	u8 mp_state;		/* VHV_MP_* */
+	wait_queue_head_t wq;	/* HLT and wait-for-SIPI sleep here */
+	bool in_guest;		/* between the event check and the exit */
+	int cpu;		/* where it last entered the guest */
 	u64 apic_base;
 	u64 tsc_aux;
 	struct vhv_cpuid_entry *cpuid;	/* NULL: the defaults */
@@ -185,6 +204,20 @@ struct vhv_backend_ops {
 	/* MSRs kept in the VMCB/VMCS.  Return -ENOENT if not one. */
 	int (*get_msr)(struct vhv_vp *vp, u32 index, u64 *data);
 	int (*set_msr)(struct vhv_vp *vp, u32 index, u64 data);
+	/*
+	 * Event injection, with interrupts off just before vp_run.
+	 * event_queued: an exception or a re-delivery fills the next
+	 * entry already.  irq_blocked: RFLAGS.IF clear or an STI/MOV SS
+	 * shadow; nmi_blocked: NMIs masked or a shadow.  set_windows asks
+	 * for an exit once the VHV_WIN_* events can be injected or the
+	 * guest's TPR class drops below tpr_class (0: never).
+	 */
+	bool (*event_queued)(struct vhv_vp *vp);
+	bool (*irq_blocked)(struct vhv_vp *vp);
+	bool (*nmi_blocked)(struct vhv_vp *vp);
+	void (*inject_irq)(struct vhv_vp *vp, u8 vector);
+	void (*inject_nmi)(struct vhv_vp *vp);
+	void (*set_windows)(struct vhv_vp *vp, unsigned int win, u8 tpr_class);
 	/* Queue an exception for the next entry. */
 	void (*inject_exception)(struct vhv_vp *vp, u8 vector, bool has_error,
 				 u32 error);
@@ -198,6 +231,12 @@ struct vhv_backend_ops {
 	int (*mmu_levels)(void);
 };
 
+#define VHV_WIN_IRQ	BIT(0)
+#define VHV_WIN_NMI	BIT(1)
+
+/* The APIC timer's clock: one count per ns, before the divider. */
+#define VHV_APIC_BUS_HZ	1000000000
+
 extern const struct vhv_backend_ops *vhv_ops;
 extern const struct vhv_backend_ops vhv_svm_ops;
 extern const struct vhv_backend_ops vhv_vmx_ops;
@@ -207,7 +246,7 @@ int vhv_hardware_get(void);
 void vhv_hardware_put(void);
 
 /* partition.c */
-int vhv_partition_create(void);
+int vhv_partition_create(u32 flags);
 void vhv_partition_put(struct vhv_partition *p);
 bool vhv_owner_ok(struct vhv_partition *p);
 void vhv_flush_tlb(struct vhv_partition *p);

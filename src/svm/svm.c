@@ -37,6 +37,15 @@ struct svm_vp {
 	u32 asid;
 	int asid_cpu;
 	bool need_flush;	/* guest paging state changed by the VMM */
+	u64 exit_rip;		/* RIP at the last exit */
+	/*
+	 * NMI blocking, which SVM without vNMI leaves to software: set by
+	 * an injected NMI, cleared once the guest's IRET has executed,
+	 * i.e. at the first exit after the IRET intercept with another RIP.
+	 */
+	bool nmi_masked;
+	bool iret_seen;
+	u64 iret_rip;
 };
 
 static struct svm_vp *to_svm(struct vhv_vp *vp)
@@ -220,7 +229,6 @@ static void svm_get_sregs(struct vhv_vp *vp, struct vhv_sregs *s)
 	s->cr2 = v->cr2;
 	s->cr3 = v->cr3;
 	s->cr4 = v->cr4;
-	s->cr8 = to_svm(vp)->vmcb->control.int_ctl & 15;
 	s->efer = v->efer & ~EFER_SVME;
 }
 
@@ -247,8 +255,6 @@ static void svm_set_sregs(struct vhv_vp *vp, const struct vhv_sregs *s)
 	v->cr4 = s->cr4;
 	v->efer = s->efer | EFER_SVME;
 	v->cpl = (s->cr0 & X86_CR0_PE) ? s->ss.dpl & 3 : 0;
-	svm->vmcb->control.int_ctl = (svm->vmcb->control.int_ctl & ~15ULL) |
-				     s->cr8;
 	svm->need_flush = true;
 }
 
@@ -263,7 +269,11 @@ static void svm_vp_reset(struct vhv_vp *vp)
 	v->dr7 = 0x400;
 	v->g_pat = 0x0007040600070406ULL;
 	svm->vmcb->control.event_inj = 0;
+	svm->vmcb->control.int_state = 0;
 	svm->reinject = 0;
+	svm->nmi_masked = false;
+	svm->iret_seen = false;
+	svm->vmcb->control.intercept3 &= ~SVM_I3_IRET;
 }
 
 static u64 *svm_msr_field(struct vmcb_save *v, u32 index)
@@ -335,6 +345,77 @@ static void svm_inject_exception(struct vhv_vp *vp, u8 vector, bool has_error,
 	to_svm(vp)->vmcb->control.event_inj =
 		vector | SVM_EVTINJ_EXC | SVM_EVTINJ_VALID |
 		(has_error ? SVM_EVTINJ_ERR | (u64)error << 32 : 0);
+}
+
+static bool svm_event_queued(struct vhv_vp *vp)
+{
+	struct svm_vp *svm = to_svm(vp);
+
+	return svm->reinject || (svm->vmcb->control.event_inj & SVM_EVTINJ_VALID);
+}
+
+/* An STI/MOV SS shadow, unless the core has moved RIP past it. */
+static bool svm_shadow(struct svm_vp *svm)
+{
+	return (svm->vmcb->control.int_state & SVM_INT_STATE_SHADOW) &&
+	       svm->vp.regs[VHV_REG_RIP] == svm->exit_rip;
+}
+
+static bool svm_irq_blocked(struct vhv_vp *vp)
+{
+	return !(vp->regs[VHV_REG_RFLAGS] & X86_EFLAGS_IF) ||
+	       svm_shadow(to_svm(vp));
+}
+
+static bool svm_nmi_blocked(struct vhv_vp *vp)
+{
+	return to_svm(vp)->nmi_masked || svm_shadow(to_svm(vp));
+}
+
+static void svm_inject_irq(struct vhv_vp *vp, u8 vector)
+{
+	to_svm(vp)->vmcb->control.event_inj = vector | SVM_EVTINJ_INTR |
+					      SVM_EVTINJ_VALID;
+}
+
+static void svm_inject_nmi(struct vhv_vp *vp)
+{
+	struct svm_vp *svm = to_svm(vp);
+
+	svm->vmcb->control.event_inj = 2 | SVM_EVTINJ_NMI | SVM_EVTINJ_VALID;
+	svm->nmi_masked = true;
+	svm->iret_seen = false;
+	svm->vmcb->control.intercept3 |= SVM_I3_IRET;
+}
+
+/*
+ * An interrupt window is a virtual interrupt (V_IRQ, ignoring V_TPR)
+ * whose delivery we intercept.  An interrupt held by the TPR makes MOV
+ * to CR8 exit (a TPR write through the APIC page exits anyway).  NMIs
+ * unblock at IRET, which is intercepted from the injection on; if one
+ * waits for anything else, an IPI to ourselves ends the next run early.
+ */
+static void svm_set_windows(struct vhv_vp *vp, unsigned int win,
+			    u8 tpr_class)
+{
+	struct vmcb_control *c = &to_svm(vp)->vmcb->control;
+
+	if (win & VHV_WIN_IRQ) {
+		c->int_ctl |= SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_IGN_TPR |
+			      SVM_INT_CTL_V_INTR_PRIO;
+		c->intercept3 |= SVM_I3_VINTR;
+	} else {
+		c->int_ctl &= ~(SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_IGN_TPR |
+				SVM_INT_CTL_V_INTR_PRIO);
+		c->intercept3 &= ~SVM_I3_VINTR;
+	}
+	if (tpr_class)
+		c->intercept_cr |= SVM_CR_WRITE(8);
+	else
+		c->intercept_cr &= ~SVM_CR_WRITE(8);
+	if ((win & VHV_WIN_NMI) &&
+	    (!to_svm(vp)->nmi_masked || to_svm(vp)->iret_seen))
+		smp_send_reschedule(smp_processor_id());
 }
 
 static void svm_set_cr2(struct vhv_vp *vp, u64 cr2)
@@ -458,6 +539,20 @@ static void svm_exit_invd(struct svm_vp *svm, struct vhv_exit *x)
 	x->insn_len = insn_len(svm);
 }
 
+static void svm_exit_cr8(struct svm_vp *svm, struct vhv_exit *x)
+{
+	x->kind = VHV_X_CR8_WRITE;
+}
+
+/* The guest's IRET ends NMI blocking once it has executed. */
+static void svm_exit_iret(struct svm_vp *svm, struct vhv_exit *x)
+{
+	svm->vmcb->control.intercept3 &= ~SVM_I3_IRET;
+	svm->iret_seen = true;
+	svm->iret_rip = svm->vmcb->save.rip;
+	x->kind = VHV_X_RESUME;
+}
+
 /* SVM instructions and the like, which the guest does not have. */
 static void svm_exit_ud(struct svm_vp *svm, struct vhv_exit *x)
 {
@@ -490,8 +585,11 @@ static const svm_exit_fn svm_exit_table[SVM_EXIT_NR] = {
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_DB]	= svm_exit_reflect,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_AC]	= svm_exit_reflect,
 	[SVM_EXIT_EXCP_BASE + X86_TRAP_MC]	= svm_exit_mc,
+	[SVM_EXIT_WRITE_CR8]			= svm_exit_cr8,
 	[SVM_EXIT_INTR]				= svm_exit_resume,
 	[SVM_EXIT_NMI]				= svm_exit_resume,
+	[SVM_EXIT_VINTR]			= svm_exit_resume,
+	[SVM_EXIT_IRET]				= svm_exit_iret,
 	[SVM_EXIT_CPUID]			= svm_exit_cpuid,
 	[SVM_EXIT_INVD]				= svm_exit_invd,
 	[SVM_EXIT_HLT]				= svm_exit_hlt,
@@ -578,6 +676,11 @@ static int svm_vp_run(struct vhv_vp *vp)
 		vmcb->control.event_inj = svm->reinject;
 	svm->reinject = 0;
 
+	/* A RIP moved by the core ends any STI/MOV SS interrupt shadow. */
+	if (vp->regs[VHV_REG_RIP] != svm->exit_rip)
+		vmcb->control.int_state &= ~SVM_INT_STATE_SHADOW;
+	vmcb->control.int_ctl = (vmcb->control.int_ctl & ~SVM_INT_CTL_V_TPR) |
+				vhv_lapic_tpr(vp) >> 4;
 	vmcb->save.rax = vp->regs[VHV_REG_RAX];
 	vmcb->save.rsp = vp->regs[VHV_REG_RSP];
 	vmcb->save.rip = vp->regs[VHV_REG_RIP];
@@ -605,6 +708,15 @@ static int svm_vp_run(struct vhv_vp *vp)
 	vp->regs[VHV_REG_RSP] = vmcb->save.rsp;
 	vp->regs[VHV_REG_RIP] = vmcb->save.rip;
 	vp->regs[VHV_REG_RFLAGS] = vmcb->save.rflags;
+	svm->exit_rip = vmcb->save.rip;
+	/* Guest MOV to CR8 writes V_TPR. */
+	if ((vmcb->control.int_ctl & SVM_INT_CTL_V_TPR) != vhv_lapic_tpr(vp) >> 4)
+		vhv_lapic_set_tpr(vp, (vmcb->control.int_ctl &
+				       SVM_INT_CTL_V_TPR) << 4);
+	if (svm->iret_seen && svm->exit_rip != svm->iret_rip) {
+		svm->nmi_masked = false;
+		svm->iret_seen = false;
+	}
 	svm_decode_exit(svm);
 	return 0;
 }
@@ -649,6 +761,12 @@ const struct vhv_backend_ops vhv_svm_ops = {
 	.set_sregs = svm_set_sregs,
 	.get_msr = svm_get_msr,
 	.set_msr = svm_set_msr,
+	.event_queued = svm_event_queued,
+	.irq_blocked = svm_irq_blocked,
+	.nmi_blocked = svm_nmi_blocked,
+	.inject_irq = svm_inject_irq,
+	.inject_nmi = svm_inject_nmi,
+	.set_windows = svm_set_windows,
 	.inject_exception = svm_inject_exception,
 	.set_cr2 = svm_set_cr2,
 	.spte_table = svm_spte_table,

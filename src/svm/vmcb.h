@@ -16,7 +16,9 @@
 #define SVM_I3_NMI		BIT(1)
 #define SVM_I3_SMI		BIT(2)
 #define SVM_I3_INIT		BIT(3)
+#define SVM_I3_VINTR		BIT(4)
 #define SVM_I3_CPUID		BIT(18)
+#define SVM_I3_IRET		BIT(20)
 #define SVM_I3_INVD		BIT(22)
 #define SVM_I3_HLT		BIT(24)
 #define SVM_I3_INVLPGA		BIT(26)
@@ -42,21 +44,35 @@
 #define SVM_TLB_ALL		1
 #define SVM_TLB_ASID		3
 
+#define SVM_INT_CTL_V_TPR		0xfULL
+#define SVM_INT_CTL_V_IRQ		BIT(8)
+#define SVM_INT_CTL_V_INTR_PRIO		(0xfULL << 16)
+#define SVM_INT_CTL_V_IGN_TPR		BIT(20)
 #define SVM_INT_CTL_V_INTR_MASKING	BIT(24)
+
+#define SVM_INT_STATE_SHADOW		BIT(0)
+
+/* intercept_cr: writes of CRn are bit 16 + n */
+#define SVM_CR_WRITE(n)		BIT(16 + (n))
 
 #define SVM_EVTINJ_VALID	BIT(31)
 #define SVM_EVTINJ_ERR		BIT(11)
 #define SVM_EVTINJ_TYPE		(7 << 8)
+#define SVM_EVTINJ_INTR		(0 << 8)
+#define SVM_EVTINJ_NMI		(2 << 8)
 #define SVM_EVTINJ_EXC		(3 << 8)
 #define SVM_EVTINJ_SOFT		(4 << 8)
 
 /* Exit codes */
+#define SVM_EXIT_WRITE_CR8	0x018
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_SMI		0x062
 #define SVM_EXIT_INIT		0x063
+#define SVM_EXIT_VINTR		0x064
 #define SVM_EXIT_CPUID		0x072
+#define SVM_EXIT_IRET		0x074
 #define SVM_EXIT_INVD		0x076
 #define SVM_EXIT_HLT		0x078
 #define SVM_EXIT_INVLPGA	0x07a

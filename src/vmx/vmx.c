@@ -16,6 +16,7 @@
 #include <linux/nospec.h>
 #include <linux/percpu.h>
 #include <linux/slab.h>
+#include <asm/apicdef.h>
 #include <asm/asm.h>
 #include <asm/cpu_entry_area.h>
 #include <asm/cpufeature.h>
@@ -52,6 +53,7 @@ struct vmx_vp {
 	bool need_flush;
 	u16 vpid;
 	u32 entry_ctl;			/* current VM-entry controls */
+	u32 proc_ctl;			/* current processor-based controls */
 	u32 reinject;			/* IDT-vectoring info to redeliver */
 	u32 reinject_err;
 	u32 reinject_len;
@@ -80,6 +82,7 @@ static DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
 static struct {
 	u32 revision;
 	u32 pin, proc, proc2, exit, entry;
+	u32 proc_allowed;	/* processor-based controls that may be 1 */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask;	/* guest/host masks */
 	bool vpid, invept_single, invept_global;
@@ -173,7 +176,8 @@ static int vmx_setup_config(void)
 	if (((basic >> 50) & 15) != 6 || ((basic >> 32) & 0x1fff) > PAGE_SIZE)
 		return -EIO;
 
-	r = adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING,
+	r = adjust_ctl(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING |
+		       PIN_BASED_VIRTUAL_NMIS,
 		       PIN_BASED_VMX_PREEMPTION_TIMER,
 		       true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
 		       MSR_IA32_VMX_PINBASED_CTLS, &vmcs_conf.pin);
@@ -200,6 +204,14 @@ static int vmx_setup_config(void)
 			    MSR_IA32_VMX_ENTRY_CTLS, &vmcs_conf.entry);
 	if (r) {
 		pr_info("VMX lacks EPT, unrestricted guest or a needed control\n");
+		return -ENODEV;
+	}
+	vhv_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+		  MSR_IA32_VMX_PROCBASED_CTLS, ept);
+	vmcs_conf.proc_allowed = ept >> 32;
+	if (!(vmcs_conf.proc_allowed & CPU_BASED_INTR_WINDOW_EXITING) ||
+	    !(vmcs_conf.proc_allowed & CPU_BASED_NMI_WINDOW_EXITING)) {
+		pr_info("VMX lacks interrupt- or NMI-window exiting\n");
 		return -ENODEV;
 	}
 	vmcs_conf.entry &= ~VM_ENTRY_IA32E_MODE;	/* set per guest EFER */
@@ -494,7 +506,6 @@ static void vmx_get_sregs(struct vhv_vp *vp, struct vhv_sregs *s)
 	s->cr2 = vmx->cr2;
 	s->cr3 = vmcs_read(GUEST_CR3);
 	s->cr4 = vmx_get_cr4();
-	s->cr8 = *(u32 *)(vmx->vapic + 0x80) >> 4;
 	s->efer = vmcs_read(GUEST_IA32_EFER);
 }
 
@@ -557,7 +568,6 @@ static void vmx_set_sregs(struct vhv_vp *vp, const struct vhv_sregs *s)
 	vmx->cr2 = s->cr2;
 	vmcs_write(GUEST_CR3, s->cr3);
 	vmx_write_cr4(s->cr4);
-	*(u32 *)(vmx->vapic + 0x80) = s->cr8 << 4;
 	vmx_set_efer(vmx, s->efer);
 	if (pae_paging(s->cr0, s->cr4, s->efer))
 		vmx_load_pdptrs(vmx, s->cr3);
@@ -663,6 +673,66 @@ static void vmx_inject_exception(struct vhv_vp *vp, u8 vector, bool has_error,
 	vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
 }
 
+static bool vmx_event_queued(struct vhv_vp *vp)
+{
+	return to_vmx(vp)->reinject ||
+	       (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK);
+}
+
+/* An STI/MOV SS shadow, unless the core has moved RIP past it. */
+static bool vmx_shadow(struct vhv_vp *vp)
+{
+	return (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
+	       vp->regs[VHV_REG_RIP] == to_vmx(vp)->exit_rip;
+}
+
+static bool vmx_irq_blocked(struct vhv_vp *vp)
+{
+	return !(vp->regs[VHV_REG_RFLAGS] & X86_EFLAGS_IF) || vmx_shadow(vp);
+}
+
+static bool vmx_nmi_blocked(struct vhv_vp *vp)
+{
+	return (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+		GUEST_INTR_STATE_NMI) || vmx_shadow(vp);
+}
+
+static void vmx_inject_irq(struct vhv_vp *vp, u8 vector)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector | INTR_TYPE_EXT_INTR |
+		   INTR_INFO_VALID_MASK);
+}
+
+/* With virtual NMIs the CPU blocks further NMIs until the IRET. */
+static void vmx_inject_nmi(struct vhv_vp *vp)
+{
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, X86_TRAP_NMI | INTR_TYPE_NMI_INTR |
+		   INTR_INFO_VALID_MASK);
+}
+
+/*
+ * Interrupt- and NMI-window exiting, and the TPR threshold: a guest
+ * MOV to CR8 below it exits (the TPR shadow lives in the vapic page).
+ */
+static void vmx_set_windows(struct vhv_vp *vp, unsigned int win,
+			    u8 tpr_class)
+{
+	struct vmx_vp *vmx = to_vmx(vp);
+	u32 proc = vmx->proc_ctl & ~(CPU_BASED_INTR_WINDOW_EXITING |
+				     CPU_BASED_NMI_WINDOW_EXITING);
+
+	if (win & VHV_WIN_IRQ)
+		proc |= CPU_BASED_INTR_WINDOW_EXITING;
+	if (win & VHV_WIN_NMI)
+		proc |= CPU_BASED_NMI_WINDOW_EXITING;
+	if (proc != vmx->proc_ctl) {
+		vmx->proc_ctl = proc;
+		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
+	}
+	vmcs_write(TPR_THRESHOLD, tpr_class);
+}
+
 static void vmx_set_cr2(struct vhv_vp *vp, u64 cr2)
 {
 	to_vmx(vp)->cr2 = cr2;
@@ -674,7 +744,8 @@ static void vmx_init_vmcs(struct vmx_vp *vmx)
 	u64 v;
 
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmcs_conf.pin);
-	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmcs_conf.proc);
+	vmx->proc_ctl = vmcs_conf.proc;
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx->proc_ctl);
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL, vmcs_conf.proc2);
 	vmcs_write(VM_EXIT_CONTROLS, vmcs_conf.exit);
 	vmx->entry_ctl = vmcs_conf.entry;
@@ -843,6 +914,10 @@ static void vmx_exit_ept_violation(struct vmx_vp *vmx, struct vhv_exit *x)
 	x->npf.fetch = x->info[0] & EPT_VIOLATION_ACC_INSTR;
 	x->npf.walk = (x->info[0] & EPT_VIOLATION_GVA_IS_VALID) &&
 		      !(x->info[0] & EPT_VIOLATION_GVA_TRANSLATED);
+	/* An IRET that faulted did not unblock NMIs after all. */
+	if ((x->info[0] & BIT(12)) && !vmx->reinject)
+		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO,
+			      GUEST_INTR_STATE_NMI, true);
 }
 
 static void vmx_exit_shutdown(struct vmx_vp *vmx, struct vhv_exit *x)
@@ -963,6 +1038,9 @@ typedef void (*vmx_exit_fn)(struct vmx_vp *vmx, struct vhv_exit *x);
 static const vmx_exit_fn vmx_exit_table[] = {
 	[EXIT_REASON_EXCEPTION_NMI]		= vmx_exit_exception,
 	[EXIT_REASON_EXTERNAL_INTERRUPT]	= vmx_exit_resume,
+	[EXIT_REASON_INTERRUPT_WINDOW]		= vmx_exit_resume,
+	[EXIT_REASON_NMI_WINDOW]		= vmx_exit_resume,
+	[EXIT_REASON_TPR_BELOW_THRESHOLD]	= vmx_exit_resume,
 	[EXIT_REASON_TRIPLE_FAULT]		= vmx_exit_shutdown,
 	[EXIT_REASON_INIT_SIGNAL]		= vmx_exit_resume,
 	[EXIT_REASON_CPUID]			= vmx_exit_cpuid,
@@ -1063,6 +1141,7 @@ static int vmx_vp_run(struct vhv_vp *vp)
 	vmcs_write(GUEST_RSP, vp->regs[VHV_REG_RSP]);
 	vmcs_write(GUEST_RIP, vp->regs[VHV_REG_RIP]);
 	vmcs_write(GUEST_RFLAGS, vp->regs[VHV_REG_RFLAGS]);
+	*(u32 *)(vmx->vapic + APIC_TASKPRI) = vhv_lapic_tpr(vp);
 	if (native_read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
 
@@ -1091,6 +1170,8 @@ static int vmx_vp_run(struct vhv_vp *vp)
 	vp->regs[VHV_REG_RIP] = vmcs_read(GUEST_RIP);
 	vp->regs[VHV_REG_RFLAGS] = vmcs_read(GUEST_RFLAGS);
 	vmx->exit_rip = vp->regs[VHV_REG_RIP];
+	/* Guest MOV to CR8 writes the TPR shadow. */
+	vhv_lapic_set_tpr(vp, *(u32 *)(vmx->vapic + APIC_TASKPRI));
 	vmx_decode_exit(vmx);
 	return 0;
 }
@@ -1135,6 +1216,12 @@ const struct vhv_backend_ops vhv_vmx_ops = {
 	.set_sregs = vmx_set_sregs,
 	.get_msr = vmx_get_msr,
 	.set_msr = vmx_set_msr,
+	.event_queued = vmx_event_queued,
+	.irq_blocked = vmx_irq_blocked,
+	.nmi_blocked = vmx_nmi_blocked,
+	.inject_irq = vmx_inject_irq,
+	.inject_nmi = vmx_inject_nmi,
+	.set_windows = vmx_set_windows,
 	.inject_exception = vmx_inject_exception,
 	.set_cr2 = vmx_set_cr2,
 	.spte_table = vmx_spte_table,

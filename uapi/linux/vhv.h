@@ -26,7 +26,7 @@
 /* ioctls on /dev/vhv */
 #define VHV_GET_API_VERSION	_IO(VHVIO, 0x00)
 #define VHV_CHECK_CAP		_IO(VHVIO, 0x01)	/* arg: VHV_CAP_* */
-#define VHV_CREATE_PARTITION	_IO(VHVIO, 0x02)	/* arg: 0; returns fd */
+#define VHV_CREATE_PARTITION	_IO(VHVIO, 0x02)	/* arg: VHV_PARTITION_*; returns fd */
 #define VHV_GET_RUN_PAGE_SIZE	_IO(VHVIO, 0x03)
 
 /* Capabilities: VHV_CHECK_CAP returns the value, 0 when absent. */
@@ -38,6 +38,13 @@
 #define VHV_CAP_MAX_MSRS	5
 #define VHV_CAP_MAX_GPA_BITS	6
 #define VHV_CAP_READONLY_MEM	7
+#define VHV_CAP_LAPIC		8	/* in-kernel local APIC: 1 */
+#define VHV_CAP_X2APIC		9	/* VHV_PARTITION_X2APIC works: 1 */
+#define VHV_CAP_TSC_DEADLINE	10	/* TSC-deadline timer mode: 1 */
+#define VHV_CAP_APIC_BUS_HZ	11	/* APIC timer input clock */
+
+/* VHV_CREATE_PARTITION flags */
+#define VHV_PARTITION_X2APIC	0x1	/* offer x2APIC mode to the guest */
 
 #define VHV_BACKEND_SVM		1
 #define VHV_BACKEND_VMX		2
@@ -46,6 +53,8 @@
 #define VHV_MAP_GPA		_IOW(VHVIO, 0x10, struct vhv_map_gpa)
 #define VHV_UNMAP_GPA		_IOW(VHVIO, 0x11, struct vhv_unmap_gpa)
 #define VHV_CREATE_VP		_IO(VHVIO, 0x12)	/* arg: VP index; returns fd */
+#define VHV_REQUEST_INTERRUPT	_IOW(VHVIO, 0x13, struct vhv_interrupt)
+#define VHV_SET_EOI_EXITS	_IOW(VHVIO, 0x14, struct vhv_eoi_exits)
 
 #define VHV_MAP_READ		0x1
 #define VHV_MAP_WRITE		0x2
@@ -64,6 +73,31 @@ struct vhv_unmap_gpa {
 	__u64 size;
 };
 
+/* Interrupt types: the local APIC delivery modes. */
+#define VHV_INTERRUPT_FIXED	0
+#define VHV_INTERRUPT_LOWEST	1
+#define VHV_INTERRUPT_NMI	4
+#define VHV_INTERRUPT_INIT	5
+#define VHV_INTERRUPT_SIPI	6
+#define VHV_INTERRUPT_EXTINT	7
+
+#define VHV_INTERRUPT_LOGICAL	0x1	/* logical destination mode */
+#define VHV_INTERRUPT_LEVEL	0x2	/* level-triggered (sets TMR) */
+
+/* An interrupt message, as an MSI or an I/O APIC sends it. */
+struct vhv_interrupt {
+	__u32 type;		/* VHV_INTERRUPT_* */
+	__u32 vector;		/* FIXED, LOWEST, SIPI, EXTINT: 0-255 */
+	__u32 destination;	/* APIC ID or logical destination */
+	__u32 flags;		/* VHV_INTERRUPT_LOGICAL, _LEVEL */
+	__u64 reserved;		/* must be zero */
+};
+
+/* Vectors whose EOI, when level-triggered, exits with VHV_EXIT_EOI. */
+struct vhv_eoi_exits {
+	__u64 bitmap[4];
+};
+
 /* ioctls on a VP fd */
 #define VHV_RUN			_IO(VHVIO, 0x20)
 #define VHV_GET_REGS		_IOR(VHVIO, 0x21, struct vhv_regs)
@@ -73,6 +107,10 @@ struct vhv_unmap_gpa {
 #define VHV_GET_MSRS		_IOWR(VHVIO, 0x25, struct vhv_msrs)
 #define VHV_SET_MSRS		_IOW(VHVIO, 0x26, struct vhv_msrs)
 #define VHV_SET_CPUID		_IOW(VHVIO, 0x27, struct vhv_cpuid)
+#define VHV_GET_LAPIC		_IOR(VHVIO, 0x28, struct vhv_lapic_state)
+#define VHV_SET_LAPIC		_IOW(VHVIO, 0x29, struct vhv_lapic_state)
+#define VHV_GET_MP_STATE	_IOR(VHVIO, 0x2a, struct vhv_mp_state)
+#define VHV_SET_MP_STATE	_IOW(VHVIO, 0x2b, struct vhv_mp_state)
 
 /* General registers, in the order of their x86 encoding. */
 struct vhv_regs {
@@ -135,15 +173,30 @@ struct vhv_cpuid {
 	struct vhv_cpuid_entry entries[];
 };
 
+/* The local APIC registers, at their xAPIC offsets (0x000-0x3f0). */
+struct vhv_lapic_state {
+	__u8 regs[1024];
+};
+
+#define VHV_MP_RUNNABLE		0
+#define VHV_MP_HALTED		1	/* HLT: waits for an interrupt */
+#define VHV_MP_WAIT_SIPI	2	/* after INIT: waits for a SIPI */
+
+struct vhv_mp_state {
+	__u32 state;		/* VHV_MP_* */
+	__u32 reserved;		/* must be zero */
+};
+
 /* Exit reasons, in vhv_run.exit_reason */
 #define VHV_EXIT_NONE		0
 #define VHV_EXIT_IO		1
 #define VHV_EXIT_MMIO		2
-#define VHV_EXIT_HLT		3
+#define VHV_EXIT_HLT		3	/* not used: HLT waits in the kernel */
 #define VHV_EXIT_SHUTDOWN	4
 #define VHV_EXIT_FAIL_ENTRY	5
 #define VHV_EXIT_INTERNAL_ERROR	6
 #define VHV_EXIT_INTR		7
+#define VHV_EXIT_EOI		8
 
 /* vhv_run.internal.suberror */
 #define VHV_INTERNAL_UNKNOWN_EXIT	1	/* code: raw hardware exit */
@@ -184,6 +237,11 @@ struct vhv_run {
 			__u8 is_write;
 			__u8 reserved[3];
 		} mmio;
+		/* VHV_EXIT_EOI */
+		struct {
+			__u32 vector;
+			__u32 reserved;
+		} eoi;
 		/* VHV_EXIT_FAIL_ENTRY */
 		struct {
 			__u64 hardware_reason;
