@@ -121,6 +121,7 @@ void vhv_kick(struct vhv_vp *vp)
 {
 	int cpu, me;
 
+	/* Order the caller's atomic bit store before the in_guest load. */
 	smp_mb__after_atomic();
 	wake_up_interruptible(&vp->wq);
 	me = get_cpu();
@@ -329,6 +330,7 @@ static void accept(struct vhv_vp *vp, const struct vhv_apic_msg *m)
 
 	if (m->type == VHV_INTERRUPT_EXTINT) {
 		WRITE_ONCE(l->extint_vector, m->vector);
+		/* The vector before the bit: see vhv_lapic_inject(). */
 		smp_mb__before_atomic();
 		set_bit(VHV_EV_EXTINT, &l->events);
 		vhv_kick(vp);
@@ -354,6 +356,7 @@ static void accept(struct vhv_vp *vp, const struct vhv_apic_msg *m)
 		break;
 	case VHV_INTERRUPT_SIPI:
 		WRITE_ONCE(l->sipi_vector, m->vector);
+		/* The vector before the bit: see vhv_lapic_accept_events(). */
 		smp_mb__before_atomic();
 		set_bit(VHV_EV_SIPI, &l->events);
 		break;
@@ -775,6 +778,7 @@ void vhv_lapic_inject(struct vhv_vp *vp)
 			win |= VHV_WIN_IRQ;
 		} else {
 			clear_bit(VHV_EV_EXTINT, &l->events);
+			/* Pairs with the barrier in accept(). */
 			smp_mb__after_atomic();
 			ops->inject_irq(vp, READ_ONCE(l->extint_vector));
 			busy = true;

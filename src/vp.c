@@ -114,6 +114,7 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
 		vp->cpu = smp_processor_id();
+		/* Pairs with the barrier in vhv_kick(). */
 		smp_store_mb(vp->in_guest, true);
 		vhv_lapic_inject(vp);
 		/*

@@ -7,7 +7,6 @@
 #define _VHV_COMPAT_H
 
 #include <linux/hrtimer.h>
-#include <linux/version.h>
 #include <asm/msr.h>
 
 /* 6.16 renamed the 64-bit MSR accessors (both are macros). */
@@ -19,13 +18,16 @@
 #define vhv_wrmsr(msr, val)	wrmsrl(msr, val)
 #endif
 
-/* 6.13 added hrtimer_setup(); hrtimer_init() went away in 6.15. */
+/*
+ * 6.13 added hrtimer_setup(); hrtimer_init() went away later.  Kbuild
+ * defines VHV_HAVE_HRTIMER_SETUP when the headers have it.
+ */
 static inline void
 vhv_hrtimer_setup(struct hrtimer *t,
 		  enum hrtimer_restart (*fn)(struct hrtimer *),
 		  clockid_t clock, enum hrtimer_mode mode)
 {
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#ifdef VHV_HAVE_HRTIMER_SETUP
 	hrtimer_setup(t, fn, clock, mode);
 #else
 	hrtimer_init(t, clock, mode);

@@ -54,6 +54,7 @@ struct vmx_vp {
 	u16 vpid;
 	u32 entry_ctl;			/* current VM-entry controls */
 	u32 proc_ctl;			/* current processor-based controls */
+	u8 tpr_threshold;
 	u32 reinject;			/* IDT-vectoring info to redeliver */
 	u32 reinject_err;
 	u32 reinject_len;
@@ -730,7 +731,10 @@ static void vmx_set_windows(struct vhv_vp *vp, unsigned int win,
 		vmx->proc_ctl = proc;
 		vmcs_write(CPU_BASED_VM_EXEC_CONTROL, proc);
 	}
-	vmcs_write(TPR_THRESHOLD, tpr_class);
+	if (tpr_class != vmx->tpr_threshold) {
+		vmx->tpr_threshold = tpr_class;
+		vmcs_write(TPR_THRESHOLD, tpr_class);
+	}
 }
 
 static void vmx_set_cr2(struct vhv_vp *vp, u64 cr2)
