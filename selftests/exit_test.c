@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Exits other than I/O: HLT, triple faults, code fetches outside RAM,
- * signals and immediate_exit, and closing a VP while it runs.
+ * Exits other than I/O: HLT (which waits in the kernel), triple faults,
+ * code fetches outside RAM, signals and immediate_exit, and closing a VP
+ * while it runs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -15,44 +16,7 @@
 
 #include "kselftest_harness.h"
 #include "vhv_util.h"
-
-/* R8 holds the address just past each HLT. */
-static void guest_hlt(void)
-{
-	asm volatile("lea 1f(%%rip), %%r8\n\t"
-		     "hlt\n\t"
-		     "1:" : : : "r8", "memory");
-	GUEST_SYNC(1);
-	asm volatile("lea 1f(%%rip), %%r8\n\t"
-		     "hlt\n\t"
-		     "1:\n\t"
-		     "lea 2f(%%rip), %%r8\n\t"
-		     "hlt\n\t"
-		     "2:" : : : "r8", "memory");
-	GUEST_DONE();
-}
-
-TEST(hlt_exit_and_resume)
-{
-	struct vhv_partition *part = part_create(VHV_DEFAULT_RAM);
-	struct vhv_vp *vp = vp_add(part, 0, guest_hlt);
-	struct vhv_regs regs;
-	int i;
-
-	vp_run(vp);
-	TEST_ASSERT_EXIT(vp, VHV_EXIT_HLT);
-	vp_regs_get(vp, &regs);
-	EXPECT_EQ(regs.r8, regs.rip);
-	EXPECT_EQ(1ULL, vp_expect_sync(vp));
-	for (i = 0; i < 2; i++) {
-		vp_run(vp);
-		TEST_ASSERT_EXIT(vp, VHV_EXIT_HLT);
-		vp_regs_get(vp, &regs);
-		EXPECT_EQ(regs.r8, regs.rip);
-	}
-	vp_expect_done(vp);
-	part_free(part);
-}
+#include "apic.h"
 
 static void guest_int3(void)
 {
@@ -214,6 +178,79 @@ static void set_itimer_ms(long ms)
 	};
 
 	TEST_ASSERT(!setitimer(ITIMER_REAL, &it, NULL), "setitimer failed");
+}
+
+#define HLT_VECTOR	0x40
+
+static u64 hlt_irq_count;
+static u64 hlt_irq_rip;
+static u64 hlt_after;
+
+static void guest_hlt_irq_handler(struct ex_regs *regs)
+{
+	WRITE_ONCE(hlt_irq_count, READ_ONCE(hlt_irq_count) + 1);
+	WRITE_ONCE(hlt_irq_rip, regs->rip);
+	xapic_write_reg(APIC_EOI, 0);
+}
+
+/* R8 holds the address just past the HLT. */
+static void guest_hlt(void)
+{
+	u64 after;
+
+	xapic_enable();
+	GUEST_SYNC(0);
+	asm volatile("lea 1f(%%rip), %%r8\n\t"
+		     "mov %%r8, %1\n\t"
+		     "sti\n\t"
+		     "hlt\n\t"
+		     "1:\n\t"
+		     "mov %%r8, %0"
+		     : "=r"(after), "=m"(hlt_after) : : "r8", "memory");
+	GUEST_SYNC_ARGS(1, READ_ONCE(hlt_irq_count), READ_ONCE(hlt_irq_rip),
+			after);
+	GUEST_DONE();
+}
+
+/*
+ * HLT with IF=1 and nothing pending does not exit: the VP sleeps in
+ * VHV_RUN until a signal (-EINTR, VHV_EXIT_INTR; still halted) and the
+ * next RUN goes on sleeping.  An interrupt then wakes it: the handler
+ * runs with the return address just past the HLT.
+ */
+TEST(hlt_sleeps_until_interrupt)
+{
+	struct vhv_partition *part = part_create(VHV_DEFAULT_RAM);
+	struct vhv_vp *vp = vp_add(part, 0, guest_hlt);
+	struct ucall uc;
+	int i;
+
+	install_handler(SIGALRM);
+	part_install_irq_handler(part, HLT_VECTOR, guest_hlt_irq_handler);
+	EXPECT_EQ(0ULL, vp_expect_sync(vp));
+
+	set_itimer_ms(20);
+	for (i = 0; i < 3; i++) {
+		errno = 0;
+		ASSERT_EQ(-1, __vp_run(vp))
+			TH_LOG("HLT exited: %s", vp_exit_str(vp));
+		ASSERT_EQ(EINTR, errno);
+		EXPECT_EQ((u32)VHV_EXIT_INTR, vp->run->exit_reason);
+		EXPECT_EQ((u32)VHV_MP_HALTED, vp_get_mp_state(vp));
+		EXPECT_EQ(0ULL, READ_ONCE(*guest_ptr(part, hlt_irq_count)));
+	}
+	set_itimer_ms(0);
+	ASSERT_NE(0ULL, *guest_ptr(part, hlt_after));
+
+	part_request_interrupt(part, VHV_INTERRUPT_FIXED, HLT_VECTOR, 0, 0);
+	ASSERT_EQ((u64)UCALL_SYNC, vp_run_ucall(vp, &uc));
+	EXPECT_EQ(1ULL, uc.args[0]);
+	EXPECT_EQ(1ULL, uc.args[1]);
+	EXPECT_EQ(*guest_ptr(part, hlt_after), uc.args[2]);
+	EXPECT_EQ(*guest_ptr(part, hlt_after), uc.args[3]);
+	EXPECT_EQ((u32)VHV_MP_RUNNABLE, vp_get_mp_state(vp));
+	vp_expect_done(vp);
+	part_free(part);
 }
 
 /*

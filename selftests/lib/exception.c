@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Guest exception entry: 32 stubs of 16 bytes each (the IDT points at
- * them), a common path that saves the registers as struct ex_regs and
+ * Guest exception and interrupt entry: 256 stubs of 16 bytes each (the
+ * IDT points at them), a common path that saves the registers as struct ex_regs and
  * calls vhv_guest_exception(), and the trap reached when a guest's entry
  * function returns.
  */
 #include <string.h>
 
 #include "vhv_util.h"
+#include "apic.h"
 
 /* Vectors whose exceptions push an error code. */
 #define EXC_HAS_ERROR_CODE						\
@@ -20,7 +21,7 @@ asm(".pushsection .text\n"
 	".globl vhv_exc_stubs\n"
 	"vhv_exc_stubs:\n"
 	"vhv_vec = 0\n"
-	".rept 32\n"
+	".rept 256\n"
 	".balign 16\n"
 	".if !" EXC_HAS_ERROR_CODE "\n"
 	"pushq $0\n"
@@ -82,14 +83,14 @@ asm(".pushsection .text\n"
 	"jmp 1b\n"
 	".popsection\n");
 
-vhv_exc_handler_fn vhv_guest_exc_handlers[VHV_NR_EXC_VECTORS];
+vhv_exc_handler_fn vhv_guest_exc_handlers[VHV_NR_VECTORS];
 
 void vhv_guest_exception(struct ex_regs *regs)
 {
 	vhv_exc_handler_fn handler = NULL;
 	u64 cr2 = 0;
 
-	if (regs->vector < VHV_NR_EXC_VECTORS)
+	if (regs->vector < VHV_NR_VECTORS)
 		handler = READ_ONCE(vhv_guest_exc_handlers[regs->vector]);
 	if (handler) {
 		handler(regs);
@@ -113,5 +114,12 @@ void part_install_exception_handler(struct vhv_partition *part,
 				    vhv_exc_handler_fn handler)
 {
 	TEST_ASSERT(vector < VHV_NR_EXC_VECTORS, "bad vector %u", vector);
+	*guest_ptr(part, vhv_guest_exc_handlers[vector]) = handler;
+}
+
+void part_install_irq_handler(struct vhv_partition *part, unsigned int vector,
+			      vhv_exc_handler_fn handler)
+{
+	TEST_ASSERT(vector < VHV_NR_VECTORS, "bad vector %u", vector);
 	*guest_ptr(part, vhv_guest_exc_handlers[vector]) = handler;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vhv_util.h"
+#include "apic.h"
 
 #define PTE_P		BIT_ULL(0)
 #define PTE_RW		BIT_ULL(1)
@@ -166,9 +167,9 @@ void guest_setup_tables(struct vhv_partition *part)
 	guest_tss_segment(&seg);
 	gdt_write(gdt, &seg);
 
-	/* Vectors 0-31 go to the stubs; the others are not present. */
+	/* Every vector goes to its stub. */
 	memset(idt, 0, PAGE_SIZE);
-	for (i = 0; i < VHV_NR_EXC_VECTORS; i++)
+	for (i = 0; i < VHV_NR_VECTORS; i++)
 		idt_write(idt, i, (u64)vhv_exc_stubs + 16 * i);
 
 	memset(addr_gpa2hva(part, GUEST_TSS_GPA), 0, PAGE_SIZE);
@@ -219,10 +220,13 @@ void vp_setup_long_mode(struct vhv_vp *vp, void (*guest_code)(void))
 	regs.rip = (u64)guest_code;
 	regs.rsp = rsp;
 	/*
-	 * Interrupts on, as in any OS: vhv injects none yet, and emulators
-	 * (Bochs) take no host-interrupt exit while a guest runs with IF
-	 * clear, which would starve the host CPU of a spinning guest.
+	 * Interrupts on, as in any OS: the local APIC starts software
+	 * disabled, so nothing arrives before the guest enables it, and
+	 * emulators (Bochs) take no host-interrupt exit while a guest runs
+	 * with IF clear, which would starve the host CPU of a spinning guest.
 	 */
 	regs.rflags = X86_FLAGS_FIXED | X86_FLAGS_IF;
 	vp_regs_set(vp, &regs);
+	/* APs start waiting for INIT-SIPI: this VP is set up, run it. */
+	vp_set_mp_state(vp, VHV_MP_RUNNABLE);
 }

@@ -91,6 +91,8 @@ static const char *vector_name(u64 vector)
 		"#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 	};
 
+	if (vector >= VHV_NR_EXC_VECTORS && vector < VHV_NR_VECTORS)
+		return "interrupt";
 	return vector < ARRAY_SIZE(names) ? names[vector] : "?";
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vhv_util.h"
+#include "apic.h"
 
 void test_assert_fail(const char *file, int line, const char *cond,
 		      const char *fmt, ...)
@@ -58,7 +59,7 @@ int vhv_run_page_size(void)
 	return ret;
 }
 
-struct vhv_partition *part_create_empty(void)
+struct vhv_partition *part_create_empty_flags(unsigned long flags)
 {
 	struct vhv_partition *part = calloc(1, sizeof(*part));
 	int dev = vhv_open();
@@ -66,15 +67,26 @@ struct vhv_partition *part_create_empty(void)
 	TEST_ASSERT(part, "out of memory");
 	part->run_size = ioctl(dev, VHV_GET_RUN_PAGE_SIZE, 0);
 	TEST_ASSERT((long)part->run_size > 0, "VHV_GET_RUN_PAGE_SIZE failed");
-	part->fd = ioctl(dev, VHV_CREATE_PARTITION, 0);
-	TEST_ASSERT(part->fd >= 0, "VHV_CREATE_PARTITION failed");
+	part->fd = ioctl(dev, VHV_CREATE_PARTITION, flags);
+	TEST_ASSERT(part->fd >= 0, "VHV_CREATE_PARTITION(0x%lx) failed",
+		    flags);
 	close(dev);
 	return part;
 }
 
+struct vhv_partition *part_create_empty(void)
+{
+	return part_create_empty_flags(0);
+}
+
 struct vhv_partition *part_create(size_t ram_bytes)
 {
-	struct vhv_partition *part = part_create_empty();
+	return part_create_flags(ram_bytes, 0);
+}
+
+struct vhv_partition *part_create_flags(size_t ram_bytes, unsigned long flags)
+{
+	struct vhv_partition *part = part_create_empty_flags(flags);
 
 	TEST_ASSERT(ram_bytes >= GUEST_SCRATCH_GPA && !(ram_bytes % PAGE_SIZE),
 		    "guest RAM of 0x%zx bytes is too small or unaligned",
@@ -253,6 +265,8 @@ void vp_set_real_mode_entry(struct vhv_vp *vp, u16 cs, u16 ip)
 	regs.rsp = 0xfff0;
 	regs.rflags = X86_FLAGS_FIXED;
 	vp_regs_set(vp, &regs);
+	/* APs start waiting for INIT-SIPI: this VP is set up, run it. */
+	vp_set_mp_state(vp, VHV_MP_RUNNABLE);
 }
 
 void vp_args_set(struct vhv_vp *vp, unsigned int nargs, ...)
@@ -405,6 +419,7 @@ const char *exit_reason_str(u32 reason)
 		[VHV_EXIT_FAIL_ENTRY] = "FAIL_ENTRY",
 		[VHV_EXIT_INTERNAL_ERROR] = "INTERNAL_ERROR",
 		[VHV_EXIT_INTR] = "INTR",
+		[VHV_EXIT_EOI] = "EOI",
 	};
 
 	if (reason < ARRAY_SIZE(names) && names[reason])
@@ -443,6 +458,9 @@ const char *vp_exit_str(struct vhv_vp *vp)
 			 (unsigned long long)run->mmio.gpa, run->mmio.len,
 			 run->mmio.is_write ? "write" : "read",
 			 (unsigned long long)data);
+		break;
+	case VHV_EXIT_EOI:
+		snprintf(buf, len, ": vector 0x%x", run->eoi.vector);
 		break;
 	case VHV_EXIT_FAIL_ENTRY:
 		snprintf(buf, len, ": hardware reason 0x%llx cpu %u",

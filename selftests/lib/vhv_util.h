@@ -127,6 +127,7 @@ typedef __s64 s64;
 #define GP_VECTOR		13
 #define PF_VECTOR		14
 #define VHV_NR_EXC_VECTORS	32
+#define VHV_NR_VECTORS		256	/* every IDT entry has a stub */
 
 /* ---------------------------------------------------------------------
  * Host-side assertions.  They print and abort(), which the kselftest
@@ -188,6 +189,9 @@ int vhv_run_page_size(void);
 /* Partitions and memory */
 struct vhv_partition *part_create_empty(void);
 struct vhv_partition *part_create(size_t ram_bytes);
+/* As above, with VHV_PARTITION_* flags for VHV_CREATE_PARTITION. */
+struct vhv_partition *part_create_empty_flags(unsigned long flags);
+struct vhv_partition *part_create_flags(size_t ram_bytes, unsigned long flags);
 void part_free(struct vhv_partition *part);
 int __part_map(struct vhv_partition *part, u64 gpa, u64 size, void *hva,
 	       u32 flags);
@@ -320,10 +324,13 @@ u64 vp_expect_sync(struct vhv_vp *vp);
 void vp_expect_done(struct vhv_vp *vp);
 
 /* ---------------------------------------------------------------------
- * Guest exceptions.  Vectors 0-31 enter vhv_guest_exception() with this
- * frame; a handler installed with part_install_exception_handler() may
- * change it (e.g. rip) and the stub returns with IRETQ.  Without one the
- * guest reports UCALL_UNHANDLED (vector, error code, RIP, CR2).
+ * Guest exceptions and interrupts.  All 256 vectors enter
+ * vhv_guest_exception() with this frame (error_code is 0 for vectors
+ * that push none); a handler installed with
+ * part_install_exception_handler() (vectors 0-31) or
+ * part_install_irq_handler() (apic.h, any vector) may change it (e.g. rip)
+ * and the stub returns with IRETQ.  Without one the guest reports
+ * UCALL_UNHANDLED (vector, error code, RIP, CR2).
  */
 struct ex_regs {
 	u64 r15, r14, r13, r12, r11, r10, r9, r8;
@@ -334,9 +341,9 @@ struct ex_regs {
 
 typedef void (*vhv_exc_handler_fn)(struct ex_regs *regs);
 
-extern u8 vhv_exc_stubs[];	/* 16 bytes per vector */
+extern u8 vhv_exc_stubs[];	/* 16 bytes per vector, 256 vectors */
 extern u8 vhv_guest_return_trap[];
-extern vhv_exc_handler_fn vhv_guest_exc_handlers[VHV_NR_EXC_VECTORS];
+extern vhv_exc_handler_fn vhv_guest_exc_handlers[VHV_NR_VECTORS];
 
 void vhv_guest_exception(struct ex_regs *regs);
 void vhv_guest_returned(void);
