@@ -11,7 +11,7 @@ BUILD ?= $(CURDIR)/build
 
 export KDIR BUILD
 
-.PHONY: all module selftests unit check clean setup checkpatch
+.PHONY: all module selftests unit check bench clean setup checkpatch
 
 all: module selftests unit
 
@@ -32,6 +32,9 @@ setup:
 
 check:
 	scripts/check.sh
+
+bench:
+	scripts/bench.sh
 
 checkpatch:
 	scripts/checkpatch.sh

@@ -29,6 +29,7 @@
 #	LANE_MEM	guest memory in MiB (default 1024)
 #	LANE_SMP	guest CPUs (default 2)
 #	LANE_APPEND	extra kernel command line
+#	LANE_OUT	output directory instead of $BUILD/lanes/LANE
 #	QEMU_ARGS	extra QEMU arguments (svm lane), e.g. "-icount shift=0,sleep=off"
 #	BOCHS_BOOT	how the Bochs lanes start the kernel: pvh (default)
 #			or bzimage (see below; pvh falls back to bzimage
@@ -393,7 +394,7 @@ if [ -n "$vermagic" ] && [ "$vermagic" != "$kver" ]; then
 	die "$ko is built for $vermagic but the lane boots $kver (make module KDIR=/usr/src/linux-headers-$kver)"
 fi
 
-dir=$BUILD/lanes/$lane
+dir=${LANE_OUT:-$BUILD/lanes/$lane}
 mkdir -p "$dir"
 rm -f "$dir/serial.log" "$dir/emulator.log" "$dir/result"
 "$SCRIPTS/mkinitramfs.sh" "$dir/initramfs.cpio.gz"
