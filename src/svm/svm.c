@@ -42,10 +42,15 @@ struct svm_vp {
 	 * NMI blocking, which SVM without vNMI leaves to software: set by
 	 * an injected NMI, cleared once the guest's IRET has executed,
 	 * i.e. at the first exit after the IRET intercept with another RIP.
+	 * While an NMI waits, the guest single-steps (RFLAGS.TF, #DB is
+	 * intercepted) over what holds it up: that IRET, an STI/MOV SS
+	 * shadow or an event being delivered.
 	 */
 	bool nmi_masked;
 	bool iret_seen;
 	u64 iret_rip;
+	bool nmi_step;
+	u64 step_flags;		/* the guest's own TF and RF */
 };
 
 static struct svm_vp *to_svm(struct vhv_vp *vp)
@@ -273,6 +278,7 @@ static void svm_vp_reset(struct vhv_vp *vp)
 	svm->reinject = 0;
 	svm->nmi_masked = false;
 	svm->iret_seen = false;
+	svm->nmi_step = false;
 	svm->vmcb->control.intercept3 &= ~SVM_I3_IRET;
 }
 
@@ -392,13 +398,14 @@ static void svm_inject_nmi(struct vhv_vp *vp)
  * An interrupt window is a virtual interrupt (V_IRQ, ignoring V_TPR)
  * whose delivery we intercept.  An interrupt held by the TPR makes MOV
  * to CR8 exit (a TPR write through the APIC page exits anyway).  NMIs
- * unblock at IRET, which is intercepted from the injection on; if one
- * waits for anything else, an IPI to ourselves ends the next run early.
+ * unblock at IRET, which is intercepted from the injection on; past
+ * that, or anything else in the way, the guest single-steps.
  */
 static void svm_set_windows(struct vhv_vp *vp, unsigned int win,
 			    u8 tpr_class)
 {
-	struct vmcb_control *c = &to_svm(vp)->vmcb->control;
+	struct svm_vp *svm = to_svm(vp);
+	struct vmcb_control *c = &svm->vmcb->control;
 
 	if (win & VHV_WIN_IRQ) {
 		c->int_ctl |= SVM_INT_CTL_V_IRQ | SVM_INT_CTL_V_IGN_TPR |
@@ -413,9 +420,12 @@ static void svm_set_windows(struct vhv_vp *vp, unsigned int win,
 		c->intercept_cr |= SVM_CR_WRITE(8);
 	else
 		c->intercept_cr &= ~SVM_CR_WRITE(8);
-	if ((win & VHV_WIN_NMI) &&
-	    (!to_svm(vp)->nmi_masked || to_svm(vp)->iret_seen))
-		smp_send_reschedule(smp_processor_id());
+	if ((win & VHV_WIN_NMI) && !svm->nmi_step &&
+	    (!svm->nmi_masked || svm->iret_seen)) {
+		svm->nmi_step = true;
+		svm->step_flags = vp->regs[VHV_REG_RFLAGS] &
+				  (X86_EFLAGS_TF | X86_EFLAGS_RF);
+	}
 }
 
 static void svm_set_cr2(struct vhv_vp *vp, u64 cr2)
@@ -562,14 +572,25 @@ static void svm_exit_ud(struct svm_vp *svm, struct vhv_exit *x)
 
 /*
  * #DB and #AC are intercepted only so that a guest cannot hang the CPU
- * in an endless delivery loop; they go back to the guest.
+ * in an endless delivery loop; they go back to the guest, except the
+ * single step of an NMI window when the guest was not stepping itself.
  */
 static void svm_exit_reflect(struct svm_vp *svm, struct vhv_exit *x)
 {
 	u8 vector = x->code - SVM_EXIT_EXCP_BASE;
 
-	svm_inject_exception(&svm->vp, vector, vector == X86_TRAP_AC, 0);
 	x->kind = VHV_X_RESUME;
+	if (vector == X86_TRAP_DB && svm->nmi_step) {
+		svm->nmi_step = false;
+		svm->vp.regs[VHV_REG_RFLAGS] &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF) |
+						svm->step_flags;
+		if (!(svm->step_flags & X86_EFLAGS_TF)) {
+			svm->vmcb->save.dr6 &= ~DR_STEP;
+			return;
+		}
+	}
+
+	svm_inject_exception(&svm->vp, vector, vector == X86_TRAP_AC, 0);
 }
 
 /* A machine check of the host that hit the guest: the host handles it. */
@@ -684,7 +705,8 @@ static int svm_vp_run(struct vhv_vp *vp)
 	vmcb->save.rax = vp->regs[VHV_REG_RAX];
 	vmcb->save.rsp = vp->regs[VHV_REG_RSP];
 	vmcb->save.rip = vp->regs[VHV_REG_RIP];
-	vmcb->save.rflags = vp->regs[VHV_REG_RFLAGS];
+	vmcb->save.rflags = vp->regs[VHV_REG_RFLAGS] |
+			    (svm->nmi_step ? X86_EFLAGS_TF | X86_EFLAGS_RF : 0);
 
 	asm volatile("clgi" ::: "memory");
 	__vhv_svm_run(svm->vmcb_pa, vp->regs, page_to_phys(sd->host_save));
