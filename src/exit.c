@@ -719,7 +719,7 @@ static int handle_exit(struct vhv_vp *vp)
 		/* The state after a shutdown is undefined: start over. */
 		vhv_reset_regs(vp);
 		vhv_ops->vp_reset(vp);
-		vhv_lapic_reset(vp);
+		vhv_lapic_reset(vp, false);
 		run->exit_reason = VHV_EXIT_SHUTDOWN;
 		return 0;
 	case VHV_X_FAIL_ENTRY:

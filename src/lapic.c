@@ -271,8 +271,11 @@ static void set_x2apic_id(struct vhv_vp *vp)
 	lset(l, APIC_LDR, ((vp->index >> 4) << 16) | BIT(vp->index & 15));
 }
 
-/* The power-up state of the registers (SDM 11.4.7.1). */
-static void reset_regs(struct vhv_vp *vp)
+/*
+ * The power-up state of the registers (SDM 11.4.7.1), with xAPIC ID @id;
+ * INIT and a disable keep the ID (SDM 11.4.7.3).
+ */
+static void reset_regs(struct vhv_vp *vp, u32 id)
 {
 	struct vhv_lapic *l = &vp->lapic;
 	unsigned int i;
@@ -281,7 +284,7 @@ static void reset_regs(struct vhv_vp *vp)
 	atomic_set(&l->fired, 0);
 	l->deadline = 0;
 	memset(l->regs, 0, PAGE_SIZE);
-	lset(l, APIC_ID, vp->index << 24);
+	lset(l, APIC_ID, id);
 	lset(l, APIC_LVR, LAPIC_VERSION);
 	lset(l, APIC_DFR, 0xffffffff);
 	lset(l, APIC_SPIV, 0xff);
@@ -294,12 +297,22 @@ static void reset_regs(struct vhv_vp *vp)
 		set_x2apic_id(vp);
 }
 
-/* Power-on and INIT: the registers and any event not yet taken. */
-void vhv_lapic_reset(struct vhv_vp *vp)
+/* The xAPIC ID to keep: in x2APIC mode the register holds the x2APIC ID. */
+static u32 kept_id(struct vhv_vp *vp)
+{
+	return x2apic_mode(vp) ? vp->index << 24 :
+	       lget(&vp->lapic, APIC_ID) & 0xff000000;
+}
+
+/*
+ * INIT (keeping the ID) or power-on: the registers and any event not
+ * yet taken.
+ */
+void vhv_lapic_reset(struct vhv_vp *vp, bool init)
 {
 	clear_bit(VHV_EV_NMI, &vp->lapic.events);
 	clear_bit(VHV_EV_EXTINT, &vp->lapic.events);
-	reset_regs(vp);
+	reset_regs(vp, init ? kept_id(vp) : vp->index << 24);
 }
 
 int vhv_lapic_init(struct vhv_vp *vp)
@@ -311,7 +324,7 @@ int vhv_lapic_init(struct vhv_vp *vp)
 		return -ENOMEM;
 	vhv_hrtimer_setup(&l->timer, timer_fn, CLOCK_MONOTONIC,
 			  HRTIMER_MODE_ABS_HARD);
-	vhv_lapic_reset(vp);
+	reset_regs(vp, vp->index << 24);
 	return 0;
 }
 
@@ -609,10 +622,7 @@ static void reg_write(struct vhv_vp *vp, u32 off, u32 val)
 		lset(l, off, val & 0xb);
 		break;
 	case APIC_SELF_IPI:
-		if ((val & 0xff) < 16)
-			lapic_error(vp, ESR_SEND_ILLEGAL);
-		else
-			set_irr(vp, val & 0xff, false);
+		send_ipi(vp, (val & 0xff) | APIC_DEST_SELF, 0);
 		break;
 	}
 }
@@ -662,6 +672,7 @@ static int set_base(struct vhv_vp *vp, u64 val, bool host)
 	u64 valid = GENMASK_ULL(boot_cpu_data.x86_phys_bits - 1, 12) |
 		    MSR_IA32_APICBASE_BSP | APICBASE_EN | APICBASE_EXTD;
 	int old = base_mode(vp->apic_base), new = base_mode(val);
+	u32 id;
 
 	if (val & ~valid || new == MODE_INVALID)
 		return -EINVAL;
@@ -672,15 +683,19 @@ static int set_base(struct vhv_vp *vp, u64 val, bool host)
 		      (old == MODE_X2APIC && new == MODE_XAPIC) ||
 		      (old == MODE_OFF && new == MODE_X2APIC)))
 		return -EINVAL;
-	WRITE_ONCE(vp->apic_base, val);
-	if (new == old)
+	if (new == old) {
+		WRITE_ONCE(vp->apic_base, val);
 		return 0;
-	if (new == MODE_OFF || old == MODE_OFF)
-		reset_regs(vp);
-	else if (new == MODE_X2APIC)
+	}
+	if (new == MODE_X2APIC && old == MODE_XAPIC) {
+		WRITE_ONCE(vp->apic_base, val);
 		set_x2apic_id(vp);
-	else
-		reset_regs(vp);		/* x2APIC to xAPIC: the VMM only */
+		return 0;
+	}
+	/* Off, or x2APIC to xAPIC (the VMM only): the power-up state. */
+	id = kept_id(vp);
+	WRITE_ONCE(vp->apic_base, val);
+	reset_regs(vp, id);
 	return 0;
 }
 
@@ -831,7 +846,7 @@ static void do_init(struct vhv_vp *vp)
 	vhv_reset_regs(vp);
 	vp->apic_base = base;
 	vhv_ops->vp_reset(vp);
-	vhv_lapic_reset(vp);
+	vhv_lapic_reset(vp, true);
 	vp->mp_state = base & MSR_IA32_APICBASE_BSP ? VHV_MP_RUNNABLE :
 		       VHV_MP_WAIT_SIPI;
 }
@@ -943,8 +958,12 @@ int vhv_set_lapic(struct vhv_vp *vp, const void __user *arg)
 	lset(l, APIC_ICR, lget(l, APIC_ICR) & ~APIC_ICR_BUSY);
 	svr = lget(l, APIC_SPIV);
 	write_svr(vp, svr);
+	if (x2apic_mode(vp))
+		set_x2apic_id(vp);
 	l->esr_pending = 0;
 	l->eoi_exit = -1;
+	/* TSC-deadline mode stays disarmed until IA32_TSC_DEADLINE is set. */
+	WRITE_ONCE(l->deadline, 0);
 	timer_start(l);
 	return 0;
 }

@@ -54,14 +54,13 @@ struct vhv_lapic {
 	struct hrtimer timer;
 	atomic_t fired;
 	u64 period_ns;			/* periodic mode: the reload */
-	ktime_t expires;		/* one-shot/periodic: the next expiry */
 	u32 divide;			/* at the last TMICT write */
 	u64 deadline;			/* TSC-deadline mode: IA32_TSC_DEADLINE */
 };
 
 int vhv_lapic_init(struct vhv_vp *vp);
 void vhv_lapic_free(struct vhv_vp *vp);
-void vhv_lapic_reset(struct vhv_vp *vp);
+void vhv_lapic_reset(struct vhv_vp *vp, bool init);
 
 /* Registers, from the emulator and the MSR code. */
 bool vhv_lapic_mmio(struct vhv_vp *vp, u64 gpa, void *data, u32 len,

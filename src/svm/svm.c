@@ -384,10 +384,20 @@ static void svm_inject_irq(struct vhv_vp *vp, u8 vector)
 					      SVM_EVTINJ_VALID;
 }
 
+/* The NMI window single step is over: give the guest its TF and RF. */
+static void svm_end_step(struct svm_vp *svm)
+{
+	svm->nmi_step = false;
+	svm->vp.regs[VHV_REG_RFLAGS] &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF) |
+					svm->step_flags;
+}
+
 static void svm_inject_nmi(struct vhv_vp *vp)
 {
 	struct svm_vp *svm = to_svm(vp);
 
+	if (svm->nmi_step)
+		svm_end_step(svm);
 	svm->vmcb->control.event_inj = 2 | SVM_EVTINJ_NMI | SVM_EVTINJ_VALID;
 	svm->nmi_masked = true;
 	svm->iret_seen = false;
@@ -581,9 +591,7 @@ static void svm_exit_reflect(struct svm_vp *svm, struct vhv_exit *x)
 
 	x->kind = VHV_X_RESUME;
 	if (vector == X86_TRAP_DB && svm->nmi_step) {
-		svm->nmi_step = false;
-		svm->vp.regs[VHV_REG_RFLAGS] &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF) |
-						svm->step_flags;
+		svm_end_step(svm);
 		if (!(svm->step_flags & X86_EFLAGS_TF)) {
 			svm->vmcb->save.dr6 &= ~DR_STEP;
 			return;
