@@ -14,8 +14,8 @@
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/smp.h>
+#include <linux/rcuwait.h>
 #include <linux/uaccess.h>
-#include <linux/wait.h>
 #include <asm/apicdef.h>
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
@@ -25,14 +25,12 @@
 #include "vhv/compat.h"
 
 #define LAPIC_VERSION		(0x14 | (5 << 16))	/* max LVT entry 5 */
-#define APICBASE_EXTD		BIT_ULL(10)
+#define APICBASE_EXTD		X2APIC_ENABLE
 #define APICBASE_EN		MSR_IA32_APICBASE_ENABLE
-#define MIN_PERIOD_NS		50000ULL	/* periodic timer floor */
-
-/* ESR bits */
-#define ESR_SEND_ILLEGAL	5
-#define ESR_RECV_ILLEGAL	6
-#define ESR_ILLEGAL_REG		7
+/* The periodic timer's floor, KVM's default: no hrtimer storm. */
+#define MIN_PERIOD_NS		200000ULL
+/* TSC deadlines further ahead than this wait this long (~10 years). */
+#define MAX_DEADLINE_S		(3650ULL * 86400)
 
 enum { TIMER_ONESHOT, TIMER_PERIODIC, TIMER_DEADLINE };
 enum { SH_NONE, SH_SELF, SH_ALL, SH_OTHERS };	/* ICR shorthands */
@@ -123,7 +121,7 @@ void vhv_kick(struct vhv_vp *vp)
 
 	/* Order the caller's atomic bit store before the in_guest load. */
 	smp_mb__after_atomic();
-	wake_up_interruptible(&vp->wq);
+	rcuwait_wake_up(&vp->wait);
 	me = get_cpu();
 	cpu = READ_ONCE(vp->cpu);
 	if (READ_ONCE(vp->in_guest) && cpu != me && cpu_online(cpu))
@@ -144,13 +142,13 @@ static void set_irr(struct vhv_vp *vp, u8 vec, bool level)
 	vhv_kick(vp);
 }
 
-/* Record an error in ESR and raise the error LVT; any thread. */
-static void lapic_error(struct vhv_vp *vp, unsigned int bit)
+/* Record an error (APIC_ESR_*) and raise the error LVT; any thread. */
+static void lapic_error(struct vhv_vp *vp, u32 esr)
 {
 	struct vhv_lapic *l = &vp->lapic;
 	u32 lvt = lget(l, APIC_LVTERR);
 
-	set_bit(bit, &l->esr_pending);
+	set_bit(__ffs(esr), &l->esr_pending);
 	if (!(lvt & APIC_LVT_MASKED) && (lvt & 0xff) >= 16)
 		set_irr(vp, lvt & 0xff, false);
 }
@@ -161,7 +159,7 @@ static void lvt_fire(struct vhv_vp *vp, u32 lvt)
 	if (lvt & APIC_LVT_MASKED)
 		return;
 	if ((lvt & 0xff) < 16)
-		lapic_error(vp, ESR_RECV_ILLEGAL);
+		lapic_error(vp, APIC_ESR_RECVILL);
 	else
 		set_irr(vp, lvt & 0xff, false);
 }
@@ -241,13 +239,16 @@ static void deadline_set(struct vhv_vp *vp, u64 tsc)
 	WRITE_ONCE(l->deadline, tsc);
 	if (!tsc)
 		return;
-	if (vhv_ops->get_msr(vp, MSR_IA32_TSC, &now) || tsc <= now) {
+	if (!tsc_khz || vhv_ops->get_msr(vp, MSR_IA32_TSC, &now) ||
+	    tsc <= now) {
 		WRITE_ONCE(l->deadline, 0);
 		atomic_inc(&l->fired);
 		return;
 	}
-	ns = mul_u64_u32_div(tsc - now, 1000000, tsc_khz);
-	ns = min_t(u64, ns, S64_MAX / 2);
+	/* Clamp first: the conversion must not overflow (#DE). */
+	ns = min_t(u64, tsc - now, (u64)tsc_khz * 1000 * MAX_DEADLINE_S);
+	/* Rounded up: never before the guest's TSC reaches the deadline. */
+	ns = mul_u64_u32_div(ns, 1000000, tsc_khz) + 1;
 	hrtimer_start(&l->timer, ktime_add_ns(ktime_get(), ns),
 		      HRTIMER_MODE_ABS_HARD);
 }
@@ -357,7 +358,7 @@ static void accept(struct vhv_vp *vp, const struct vhv_apic_msg *m)
 		if (!sw_enabled(l))
 			return;
 		if (m->vector < 16)
-			lapic_error(vp, ESR_RECV_ILLEGAL);
+			lapic_error(vp, APIC_ESR_RECVILL);
 		else
 			set_irr(vp, m->vector, m->level);
 		return;
@@ -450,7 +451,7 @@ static void send_ipi(struct vhv_vp *vp, u32 icr, u32 dest)
 	case VHV_INTERRUPT_FIXED:
 	case VHV_INTERRUPT_LOWEST:
 		if (m.vector < 16) {
-			lapic_error(vp, ESR_SEND_ILLEGAL);
+			lapic_error(vp, APIC_ESR_SENDILL);
 			return;
 		}
 		break;
@@ -506,9 +507,10 @@ static bool reg_exists(u32 off, bool x2apic)
 	case APIC_TMICT:
 	case APIC_TMCCT:
 	case APIC_TDCR:
-		return !(off & 15);
+		return true;
 	}
-	return off >= APIC_ISR && off < APIC_ESR && !(off & 15);
+	/* ISR, TMR, IRR; the callers pass 16-byte aligned offsets. */
+	return off >= APIC_ISR && off < APIC_ESR;
 }
 
 static u32 reg_read(struct vhv_vp *vp, u32 off)
@@ -638,7 +640,7 @@ bool vhv_lapic_mmio(struct vhv_vp *vp, u64 gpa, void *data, u32 len,
 	    (gpa & PAGE_MASK) != (base & PAGE_MASK & GENMASK_ULL(51, 0)))
 		return false;
 	if (!reg_exists(reg, false)) {
-		lapic_error(vp, ESR_ILLEGAL_REG);
+		lapic_error(vp, APIC_ESR_ILLREGA);
 		if (!write)
 			memset(data, 0, len);
 		return true;
@@ -732,6 +734,15 @@ int vhv_lapic_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host)
 	}
 	if (!x2apic_mode(vp))
 		return -EINVAL;
+	/* The VMM restores registers: it does not send or acknowledge. */
+	if (host && (off == APIC_ICR || off == APIC_EOI ||
+		     off == APIC_SELF_IPI)) {
+		if (off == APIC_ICR) {
+			lset(l, APIC_ICR2, data >> 32);
+			lset(l, APIC_ICR, (u32)data & ~APIC_ICR_BUSY);
+		}
+		return 0;
+	}
 	switch (off) {
 	case APIC_ICR:
 		lset(l, APIC_ICR2, data >> 32);
@@ -751,7 +762,7 @@ int vhv_lapic_set_msr(struct vhv_vp *vp, u32 index, u64 data, bool host)
 	case APIC_LVTT ... APIC_LVTERR:
 	case APIC_TMICT:
 	case APIC_TDCR:
-		if (data >> 32 || off & 15)
+		if (data >> 32)
 			return -EINVAL;
 		break;
 	default:			/* read-only or not a register */
@@ -817,23 +828,28 @@ void vhv_lapic_inject(struct vhv_vp *vp)
 	ops->set_windows(vp, win, tpr_class);
 }
 
-/* Can a halted (or SIPI-waiting) VP go on?  The VP's thread only. */
+/*
+ * Should a halted (or SIPI-waiting) VP look at its APIC again?  The
+ * wait condition of the run loop, in the VP's thread: no side effects.
+ * A timer expiry counts even if its LVT is masked; the loop folds it
+ * and goes back to sleep.
+ */
 bool vhv_lapic_has_work(struct vhv_vp *vp)
 {
 	struct vhv_lapic *l = &vp->lapic;
 	int vec;
 
-	if (test_bit(VHV_EV_INIT, &l->events))
+	if (test_bit(VHV_EV_INIT, &l->events) ||
+	    test_bit(VHV_EV_SIPI, &l->events))
 		return true;
 	if (vp->mp_state == VHV_MP_WAIT_SIPI)
-		return test_bit(VHV_EV_SIPI, &l->events);
-	if (test_bit(VHV_EV_NMI, &l->events))
+		return false;
+	if (test_bit(VHV_EV_NMI, &l->events) && !vhv_ops->nmi_blocked(vp))
 		return true;
 	if (!(vp->regs[VHV_REG_RFLAGS] & X86_EFLAGS_IF))
 		return false;
-	if (test_bit(VHV_EV_EXTINT, &l->events))
+	if (test_bit(VHV_EV_EXTINT, &l->events) || atomic_read(&l->fired))
 		return true;
-	timer_fold(vp);
 	vec = highest_vec(l, APIC_IRR);
 	return vec >= 0 && (vec & 0xf0) > (ppr(l) & 0xf0);
 }
@@ -865,7 +881,11 @@ static void do_sipi(struct vhv_vp *vp, u8 vector)
 	vp->mp_state = VHV_MP_RUNNABLE;
 }
 
-/* Take INIT and SIPI, and leave HLT when there is a reason to. */
+/*
+ * Take INIT and SIPI (a SIPI to a VP not waiting for one is dropped),
+ * turn timer expiries into interrupts, and leave HLT when there is a
+ * reason to.
+ */
 void vhv_lapic_accept_events(struct vhv_vp *vp)
 {
 	struct vhv_lapic *l = &vp->lapic;
@@ -875,6 +895,7 @@ void vhv_lapic_accept_events(struct vhv_vp *vp)
 	if (test_and_clear_bit(VHV_EV_SIPI, &l->events) &&
 	    vp->mp_state == VHV_MP_WAIT_SIPI)
 		do_sipi(vp, READ_ONCE(l->sipi_vector));
+	timer_fold(vp);
 	if (vp->mp_state == VHV_MP_HALTED && vhv_lapic_has_work(vp))
 		vp->mp_state = VHV_MP_RUNNABLE;
 }
@@ -954,6 +975,10 @@ int vhv_set_lapic(struct vhv_vp *vp, const void __user *arg)
 	atomic_set(&l->fired, 0);
 	memcpy(l->regs, s->regs, sizeof(s->regs));
 	kfree(s);
+	/* Vectors 0-15 are never pending nor in service. */
+	lset(l, APIC_ISR, lget(l, APIC_ISR) & ~0xffffU);
+	lset(l, APIC_TMR, lget(l, APIC_TMR) & ~0xffffU);
+	lset(l, APIC_IRR, lget(l, APIC_IRR) & ~0xffffU);
 	lset(l, APIC_LVR, LAPIC_VERSION);
 	lset(l, APIC_ICR, lget(l, APIC_ICR) & ~APIC_ICR_BUSY);
 	svr = lget(l, APIC_SPIV);

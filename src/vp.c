@@ -10,7 +10,6 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/wait.h>
 #include <asm/fpu/api.h>
 #include <asm/msr-index.h>
 #include <asm/pkru.h>
@@ -104,8 +103,8 @@ static int vhv_vp_run(struct vhv_vp *vp)
 
 		vhv_lapic_accept_events(vp);
 		if (vp->mp_state != VHV_MP_RUNNABLE) {
-			wait_event_interruptible(vp->wq,
-						 vhv_lapic_has_work(vp));
+			rcuwait_wait_event(&vp->wait, vhv_lapic_has_work(vp),
+					   TASK_INTERRUPTIBLE);
 			continue;
 		}
 
@@ -113,7 +112,7 @@ static int vhv_vp_run(struct vhv_vp *vp)
 		local_irq_disable();
 		if (test_thread_flag(TIF_NEED_FPU_LOAD))
 			switch_fpu_return();
-		vp->cpu = smp_processor_id();
+		WRITE_ONCE(vp->cpu, smp_processor_id());
 		/* Pairs with the barrier in vhv_kick(). */
 		smp_store_mb(vp->in_guest, true);
 		vhv_lapic_inject(vp);
@@ -354,7 +353,7 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 	vp->part = p;
 	vp->index = index;
 	mutex_init(&vp->mutex);
-	init_waitqueue_head(&vp->wq);
+	rcuwait_init(&vp->wait);
 	preempt_notifier_init(&vp->pn, &vhv_preempt_ops);
 	vhv_reset_regs(vp);
 	/* The BSP runs; application processors wait for INIT and SIPI. */

@@ -11,9 +11,9 @@
 #include <linux/kref.h>
 #include <linux/mutex.h>
 #include <linux/preempt.h>
+#include <linux/rcuwait.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
-#include <linux/wait.h>
 #include <asm/fpu/api.h>
 #include <linux/vhv.h>
 
@@ -141,8 +141,12 @@ struct vhv_vp {
 	/* Architectural state the core keeps. */
 	struct vhv_lapic lapic;
 	u8 mp_state;		/* VHV_MP_* */
-	wait_queue_head_t wq;	/* HLT and wait-for-SIPI sleep here */
-	bool in_guest;		/* between the event check and the exit */
+	/*
+	 * HLT and wait-for-SIPI sleep here.  An rcuwait, not a wait queue:
+	 * the timer's hardirq callback wakes it, also on PREEMPT_RT.
+	 */
+	struct rcuwait wait;
+	bool in_guest;		/* from just before the event check to the exit */
 	int cpu;		/* where it last entered the guest */
 	u64 apic_base;
 	u64 tsc_aux;

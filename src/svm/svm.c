@@ -42,9 +42,8 @@ struct svm_vp {
 	 * NMI blocking, which SVM without vNMI leaves to software: set by
 	 * an injected NMI, cleared once the guest's IRET has executed,
 	 * i.e. at the first exit after the IRET intercept with another RIP.
-	 * While an NMI waits, the guest single-steps (RFLAGS.TF, #DB is
-	 * intercepted) over what holds it up: that IRET, an STI/MOV SS
-	 * shadow or an event being delivered.
+	 * While an NMI waits on that IRET or an STI/MOV SS shadow, the
+	 * guest single-steps (RFLAGS.TF in the VMCB only, #DB intercepted).
 	 */
 	bool nmi_masked;
 	bool iret_seen;
@@ -384,20 +383,11 @@ static void svm_inject_irq(struct vhv_vp *vp, u8 vector)
 					      SVM_EVTINJ_VALID;
 }
 
-/* The NMI window single step is over: give the guest its TF and RF. */
-static void svm_end_step(struct svm_vp *svm)
-{
-	svm->nmi_step = false;
-	svm->vp.regs[VHV_REG_RFLAGS] &= ~(X86_EFLAGS_TF | X86_EFLAGS_RF) |
-					svm->step_flags;
-}
-
 static void svm_inject_nmi(struct vhv_vp *vp)
 {
 	struct svm_vp *svm = to_svm(vp);
 
-	if (svm->nmi_step)
-		svm_end_step(svm);
+	svm->nmi_step = false;
 	svm->vmcb->control.event_inj = 2 | SVM_EVTINJ_NMI | SVM_EVTINJ_VALID;
 	svm->nmi_masked = true;
 	svm->iret_seen = false;
@@ -409,7 +399,9 @@ static void svm_inject_nmi(struct vhv_vp *vp)
  * whose delivery we intercept.  An interrupt held by the TPR makes MOV
  * to CR8 exit (a TPR write through the APIC page exits anyway).  NMIs
  * unblock at IRET, which is intercepted from the injection on; past
- * that, or anything else in the way, the guest single-steps.
+ * that, or past a shadow, the guest single-steps.  Behind an event
+ * being delivered (whose frame must not get our TF), an IPI to this
+ * CPU ends the run once the delivery is done.
  */
 static void svm_set_windows(struct vhv_vp *vp, unsigned int win,
 			    u8 tpr_class)
@@ -430,8 +422,11 @@ static void svm_set_windows(struct vhv_vp *vp, unsigned int win,
 		c->intercept_cr |= SVM_CR_WRITE(8);
 	else
 		c->intercept_cr &= ~SVM_CR_WRITE(8);
-	if ((win & VHV_WIN_NMI) && !svm->nmi_step &&
-	    (!svm->nmi_masked || svm->iret_seen)) {
+	if (!(win & VHV_WIN_NMI) || (svm->nmi_masked && !svm->iret_seen))
+		return;
+	if (svm_event_queued(vp)) {
+		smp_send_reschedule(smp_processor_id());
+	} else if (!svm->nmi_step) {
 		svm->nmi_step = true;
 		svm->step_flags = vp->regs[VHV_REG_RFLAGS] &
 				  (X86_EFLAGS_TF | X86_EFLAGS_RF);
@@ -590,8 +585,14 @@ static void svm_exit_reflect(struct svm_vp *svm, struct vhv_exit *x)
 	u8 vector = x->code - SVM_EXIT_EXCP_BASE;
 
 	x->kind = VHV_X_RESUME;
-	if (vector == X86_TRAP_DB && svm->nmi_step) {
-		svm_end_step(svm);
+	/*
+	 * Ours unless DR6 names another cause (Bochs intercepts before it
+	 * sets DR6.BS, so BS alone cannot tell).
+	 */
+	if (vector == X86_TRAP_DB && svm->nmi_step &&
+	    ((svm->vmcb->save.dr6 & DR_STEP) ||
+	     !(svm->vmcb->save.dr6 & (DR_TRAP_BITS | DR6_BD_SVM)))) {
+		svm->nmi_step = false;
 		if (!(svm->step_flags & X86_EFLAGS_TF)) {
 			svm->vmcb->save.dr6 &= ~DR_STEP;
 			return;
@@ -738,6 +739,10 @@ static int svm_vp_run(struct vhv_vp *vp)
 	vp->regs[VHV_REG_RSP] = vmcb->save.rsp;
 	vp->regs[VHV_REG_RIP] = vmcb->save.rip;
 	vp->regs[VHV_REG_RFLAGS] = vmcb->save.rflags;
+	if (svm->nmi_step)	/* our TF and RF stay in the VMCB */
+		vp->regs[VHV_REG_RFLAGS] = (vmcb->save.rflags &
+					    ~(X86_EFLAGS_TF | X86_EFLAGS_RF)) |
+					   svm->step_flags;
 	svm->exit_rip = vmcb->save.rip;
 	/* Guest MOV to CR8 writes V_TPR. */
 	if ((vmcb->control.int_ctl & SVM_INT_CTL_V_TPR) != vhv_lapic_tpr(vp) >> 4)

@@ -52,6 +52,8 @@
 
 #define SVM_INT_STATE_SHADOW		BIT(0)
 
+#define DR6_BD_SVM			BIT(13)	/* DR6.BD: general detect */
+
 /* intercept_cr: writes of CRn are bit 16 + n */
 #define SVM_CR_WRITE(n)		BIT(16 + (n))
 

@@ -83,7 +83,6 @@ static DEFINE_PER_CPU(struct vmx_cpu, vmx_cpu);
 static struct {
 	u32 revision;
 	u32 pin, proc, proc2, exit, entry;
-	u32 proc_allowed;	/* processor-based controls that may be 1 */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u64 cr0_mask, cr4_mask;	/* guest/host masks */
 	bool vpid, invept_single, invept_global;
@@ -168,7 +167,7 @@ static int adjust_ctl(u32 need, u32 want, u32 msr, u32 *out)
 static int vmx_setup_config(void)
 {
 	bool true_ctls;
-	u64 basic, ept;
+	u64 basic, ept, proc_cap;
 	int r;
 
 	vhv_rdmsr(MSR_IA32_VMX_BASIC, basic);
@@ -207,11 +206,11 @@ static int vmx_setup_config(void)
 		pr_info("VMX lacks EPT, unrestricted guest or a needed control\n");
 		return -ENODEV;
 	}
+	/* The windows are turned on and off per entry: they must be allowed. */
 	vhv_rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
-		  MSR_IA32_VMX_PROCBASED_CTLS, ept);
-	vmcs_conf.proc_allowed = ept >> 32;
-	if (!(vmcs_conf.proc_allowed & CPU_BASED_INTR_WINDOW_EXITING) ||
-	    !(vmcs_conf.proc_allowed & CPU_BASED_NMI_WINDOW_EXITING)) {
+		  MSR_IA32_VMX_PROCBASED_CTLS, proc_cap);
+	if (~(proc_cap >> 32) & (CPU_BASED_INTR_WINDOW_EXITING |
+			      CPU_BASED_NMI_WINDOW_EXITING)) {
 		pr_info("VMX lacks interrupt- or NMI-window exiting\n");
 		return -ENODEV;
 	}
@@ -1088,9 +1087,15 @@ static void vmx_decode_exit(struct vmx_vp *vmx)
 	x->code = reason;
 	x->info[0] = vmcs_read(EXIT_QUALIFICATION);
 
-	/* An event cut short by the exit is delivered again. */
+	/*
+	 * An event cut short by the exit is delivered again.  An NMI left
+	 * virtual-NMI blocking set, which its injection must not find.
+	 */
 	if ((idt & VECTORING_INFO_VALID_MASK) &&
 	    !(reason & VMX_EXIT_REASONS_FAILED_VMENTRY)) {
+		if ((idt & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+			vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO,
+				      GUEST_INTR_STATE_NMI, false);
 		vmx->reinject = idt;
 		vmx->reinject_err = vmcs_read(IDT_VECTORING_ERROR_CODE);
 		vmx->reinject_len = vmcs_read(VM_EXIT_INSTRUCTION_LEN);
