@@ -70,15 +70,6 @@ static void write_cr8(u64 v)
 	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
 }
 
-static u64 guest_deadline(u64 ms)
-{
-	u64 khz = guest_tsc_khz();
-
-	if (!khz)
-		khz = 1000000;
-	return guest_rdtsc() + khz * ms;
-}
-
 /* Wait (bounded) until *p == want; returns the last value read. */
 static u32 guest_wait_u32(u32 *p, u32 want, u64 ms)
 {

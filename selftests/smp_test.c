@@ -93,15 +93,6 @@ static void send_ipi(u32 dest, u32 icr)
 		xapic_send_ipi(dest, icr);
 }
 
-static u64 guest_deadline(u64 ms)
-{
-	u64 khz = guest_tsc_khz();
-
-	if (!khz)
-		khz = 1000000;
-	return guest_rdtsc() + khz * ms;
-}
-
 /* Wait (bounded) until *p >= want; returns the last value read. */
 static u32 guest_wait_ge(u32 *p, u32 want, u64 ms)
 {

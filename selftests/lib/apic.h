@@ -132,6 +132,16 @@ static inline u32 guest_tsc_khz(void)
 	return eax;
 }
 
+/* The guest's TSC @ms milliseconds from now (1 GHz if CPUID says 0). */
+static inline u64 guest_deadline(u64 ms)
+{
+	u64 khz = guest_tsc_khz();
+
+	if (!khz)
+		khz = 1000000;
+	return guest_rdtsc() + khz * ms;
+}
+
 static inline void guest_sti_hlt(void)
 {
 	asm volatile("sti; hlt" : : : "memory");

@@ -425,6 +425,7 @@ static void svm_set_windows(struct vhv_vp *vp, unsigned int win,
 	if (!(win & VHV_WIN_NMI) || (svm->nmi_masked && !svm->iret_seen))
 		return;
 	if (svm_event_queued(vp)) {
+		svm->nmi_step = false;	/* TF would land in its frame */
 		smp_send_reschedule(smp_processor_id());
 	} else if (!svm->nmi_step) {
 		svm->nmi_step = true;
