@@ -108,8 +108,11 @@ static void guest_bench(void)
 	x2apic_enable();		/* xAPIC to x2APIC directly */
 	WRITE_ONCE(use_x2apic, true);
 	GUEST_SYNC_ARGS(B_NR, 0, 0, 0);		/* VP 1 may start */
+	/* With IF=1: a spin with IF=0 stalls Bochs's only CPU. */
+	guest_sti();
 	while (!READ_ONCE(ponger_ready))
 		guest_nop_pause();
+	guest_cli();
 	n = 200;
 	WRITE_ONCE(irq_count, 0);
 	t = guest_rdtsc();
