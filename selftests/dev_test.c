@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -63,6 +64,17 @@ TEST(check_cap_backend)
 			    backend == VHV_BACKEND_VMX);
 	}
 	close(fd);
+}
+
+/* Only root opens /dev/vhv: a character device, mode 0600. */
+TEST(device_mode)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat(VHV_DEV_PATH, &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600U, st.st_mode & 07777);
+	EXPECT_EQ(0U, st.st_uid);
 }
 
 TEST(check_cap_unknown_is_zero)

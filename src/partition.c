@@ -11,6 +11,8 @@
 
 #include "vhv/vhv.h"
 
+static atomic64_t vhv_partition_ids;
+
 /* Partitions belong to the mm that created them. */
 bool vhv_owner_ok(struct vhv_partition *p)
 {
@@ -125,6 +127,7 @@ int vhv_partition_create(u32 flags)
 	kref_init(&p->ref);
 	mutex_init(&p->lock);
 	rwlock_init(&p->vps_lock);
+	p->id = atomic64_inc_return(&vhv_partition_ids);
 	p->flags = flags;
 	p->mm = current->mm;
 	mmgrab(p->mm);

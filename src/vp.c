@@ -12,9 +12,13 @@
 #include <linux/uaccess.h>
 #include <asm/fpu/api.h>
 #include <asm/msr-index.h>
+#include <asm/nospec-branch.h>
 #include <asm/pkru.h>
 
 #include "vhv/vhv.h"
+
+/* The partition whose VP ran last on each CPU: an ID, never a pointer. */
+static DEFINE_PER_CPU(u64, vhv_last_partition);
 
 static struct vhv_vp *pn_to_vp(struct preempt_notifier *pn)
 {
@@ -25,6 +29,11 @@ static void vhv_sched_in(struct preempt_notifier *pn, int cpu)
 {
 	struct vhv_vp *vp = pn_to_vp(pn);
 
+	/* One partition's branch predictions must not steer another's. */
+	if (__this_cpu_read(vhv_last_partition) != vp->part->id) {
+		__this_cpu_write(vhv_last_partition, vp->part->id);
+		indirect_branch_prediction_barrier();
+	}
 	if (vhv_ops->vp_load)
 		vhv_ops->vp_load(vp, cpu);
 }

@@ -4,6 +4,8 @@
  * and src/vmx/vmenter.S, which include this file; it is not assembled
  * on its own.
  */
+#include <asm/cpufeatures.h>
+#include <asm/nospec-branch.h>
 #include "vhv/regs.h"
 /*
  * The guest registers both entry paths move by hand: all but RAX and
@@ -54,4 +56,18 @@
 	xor	%r9d, %r9d
 	xor	%r10d, %r10d
 	xor	%r11d, %r11d
+.endm
+
+/*
+ * Overwrite the return stack buffer after a VM exit wherever the host's
+ * Spectre v2 mitigations ask for it, as KVM does: the guest must not
+ * steer the host's returns.  Before the first RET; clobbers RCX.
+ */
+.macro VHV_FILL_RSB
+#ifdef X86_FEATURE_RSB_VMEXIT_LITE
+	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT, \
+			   X86_FEATURE_RSB_VMEXIT_LITE
+#else
+	FILL_RETURN_BUFFER %rcx, RSB_CLEAR_LOOPS, X86_FEATURE_RSB_VMEXIT
+#endif
 .endm

@@ -50,6 +50,7 @@ struct vhv_mmu {
 struct vhv_partition {
 	struct kref ref;	/* the partition fd and each VP hold one */
 	struct mm_struct *mm;	/* owner: only it may use the fds */
+	u64 id;			/* unique for the module's lifetime, from 1 */
 	u32 flags;		/* VHV_PARTITION_* */
 	/* This mutex serialises VP creation and release. */
 	struct mutex lock;

@@ -61,6 +61,8 @@ SYM_FUNC_START(__vhv_svm_run)
 	/* Leave no guest value in a register the host may speculate on. */
 	xor	%eax, %eax
 	VHV_CLEAR_GUEST_SCRATCH
+	/* Nor a guest return address in the RSB, before the first RET. */
+	VHV_FILL_RSB
 
 	add	$24, %rsp
 	pop	%rbx

@@ -62,6 +62,8 @@ SYM_INNER_LABEL(__vhv_vmx_exit, SYM_L_GLOBAL)
 .Lclear:
 	/* Leave no guest value in a register the host may speculate on. */
 	VHV_CLEAR_GUEST_SCRATCH
+	/* Nor a guest return address in the RSB, before the first RET. */
+	VHV_FILL_RSB
 
 	add	$8, %rsp
 	pop	%rbx
