@@ -7,6 +7,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/nospec.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -346,6 +347,7 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 
 	if (index >= VHV_MAX_VPS)
 		return -EINVAL;
+	index = array_index_nospec(index, VHV_MAX_VPS);
 
 	vp = kzalloc(vhv_ops->vp_size, GFP_KERNEL_ACCOUNT);
 	if (!vp)
