@@ -320,7 +320,7 @@ int vhv_lapic_init(struct vhv_vp *vp)
 {
 	struct vhv_lapic *l = &vp->lapic;
 
-	l->regs = (u32 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	l->regs = (u32 *)get_zeroed_page(VHV_GFP);
 	if (!l->regs)
 		return -ENOMEM;
 	vhv_hrtimer_setup(&l->timer, timer_fn, CLOCK_MONOTONIC,

@@ -8,8 +8,10 @@
  * unmapped or the partition goes away.  The entry format comes from the
  * backend (spte_table/spte_leaf); the walk is the same for both.
  */
+#include <linux/capability.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <asm/io.h>
@@ -44,8 +46,9 @@ int vhv_mmu_init(struct vhv_partition *p)
 	struct vhv_mmu *mmu = &p->mmu;
 
 	mutex_init(&mmu->lock);
+	mmu->pin_unlimited = capable(CAP_IPC_LOCK);
 	mmu->levels = vhv_ops->mmu_levels();
-	mmu->root = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	mmu->root = (u64 *)get_zeroed_page(VHV_GFP);
 	return mmu->root ? 0 : -ENOMEM;
 }
 
@@ -89,6 +92,31 @@ void vhv_mmu_destroy(struct vhv_partition *p)
 	if (p->mmu.root)
 		free_table(p->mmu.root, p->mmu.levels);
 	p->mmu.root = NULL;
+	atomic64_sub(p->mmu.npinned, &p->mm->pinned_vm);
+	p->mmu.npinned = 0;
+}
+
+/*
+ * Count @n more pinned pages against the owner's RLIMIT_MEMLOCK, as RDMA
+ * and io_uring count theirs.  Called in the VMM's thread.
+ */
+static bool pin_charge(struct vhv_partition *p, unsigned long n)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	s64 pinned = atomic64_add_return(n, &p->mm->pinned_vm);
+
+	if (p->mmu.pin_unlimited || pinned <= limit) {
+		p->mmu.npinned += n;
+		return true;
+	}
+	atomic64_sub(n, &p->mm->pinned_vm);
+	return false;
+}
+
+static void pin_uncharge(struct vhv_partition *p, unsigned long n)
+{
+	p->mmu.npinned -= n;
+	atomic64_sub(n, &p->mm->pinned_vm);
 }
 
 /* The mapping holding gpa, or NULL.  Called with mmu->lock held. */
@@ -235,6 +263,7 @@ static void zap_range(struct vhv_partition *p, u64 gpa, u64 end,
 		vhv_flush_tlb(p);
 		unpin_user_pages_dirty_lock(queue, n, true);
 		unpin_user_pages(queue + ZAP_BATCH, nro);
+		pin_uncharge(p, n + nro);
 		cond_resched();
 	}
 }
@@ -283,8 +312,10 @@ out:
 }
 
 /* Install the leaf for gpa, allocating tables on the way. */
-static int spte_install(struct vhv_mmu *mmu, u64 gpa, struct vhv_mapping *m)
+static int spte_install(struct vhv_partition *p, u64 gpa,
+			struct vhv_mapping *m)
 {
+	struct vhv_mmu *mmu = &p->mmu;
 	u64 *table = mmu->root, *leaf;
 	unsigned int gup = FOLL_LONGTERM;
 	struct page *page;
@@ -294,7 +325,7 @@ static int spte_install(struct vhv_mmu *mmu, u64 gpa, struct vhv_mapping *m)
 		u64 *e = &table[spte_index(gpa, level)];
 
 		if (!spte_present(*e)) {
-			u64 *child = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+			u64 *child = (u64 *)get_zeroed_page(VHV_GFP);
 
 			if (!child)
 				return -ENOMEM;
@@ -308,9 +339,13 @@ static int spte_install(struct vhv_mmu *mmu, u64 gpa, struct vhv_mapping *m)
 
 	if (m->flags & VHV_MAP_WRITE)
 		gup |= FOLL_WRITE;
+	if (!pin_charge(p, 1))
+		return -ENOMEM;
 	if (pin_user_pages_fast(m->uaddr + (gpa & PAGE_MASK) - m->gpa, 1, gup,
-				&page) != 1)
+				&page) != 1) {
+		pin_uncharge(p, 1);
 		return -EFAULT;
+	}
 	WRITE_ONCE(*leaf, vhv_ops->spte_leaf(page_to_phys(page), m->flags));
 	return 0;
 }
@@ -330,7 +365,7 @@ int vhv_mmu_fault(struct vhv_partition *p, u64 gpa, bool write, bool fetch)
 	else if (fetch && !(m->flags & VHV_MAP_EXEC))
 		r = VHV_FAULT_NOEXEC;
 	else
-		r = spte_install(mmu, gpa, m);
+		r = spte_install(p, gpa, m);
 	mutex_unlock(&mmu->lock);
 	return r;
 }

@@ -119,7 +119,7 @@ int vhv_partition_create(u32 flags)
 	if (r)
 		return r;
 
-	p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	p = kzalloc(sizeof(*p), VHV_GFP);
 	if (!p) {
 		r = -ENOMEM;
 		goto put_hw;

@@ -349,10 +349,10 @@ int vhv_vp_create(struct vhv_partition *p, unsigned long index)
 		return -EINVAL;
 	index = array_index_nospec(index, VHV_MAX_VPS);
 
-	vp = kzalloc(vhv_ops->vp_size, GFP_KERNEL_ACCOUNT);
+	vp = kzalloc(vhv_ops->vp_size, VHV_GFP);
 	if (!vp)
 		return -ENOMEM;
-	vp->run = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vp->run = (void *)get_zeroed_page(VHV_GFP);
 	if (!vp->run) {
 		r = -ENOMEM;
 		goto free_vp;

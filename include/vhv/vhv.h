@@ -23,6 +23,13 @@
 
 struct vhv_vp;
 
+/*
+ * Memory a partition or VP allocates for itself: charged to the
+ * caller's memory cgroup, and failing with -ENOMEM at the cgroup's
+ * limit rather than calling the OOM killer on the VMM.
+ */
+#define VHV_GFP		(GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL)
+
 /* A guest-physical range backed by VMM memory. */
 struct vhv_mapping {
 	u64 gpa;
@@ -37,14 +44,20 @@ struct vhv_mapping {
  */
 struct vhv_mmu {
 	/*
-	 * This mutex protects: maps[], nmaps and every table page below
-	 * root.  It is taken before the owner mm's mmap_lock.
+	 * This mutex protects: maps[], nmaps, npinned and every table page
+	 * below root.  It is taken before the owner mm's mmap_lock.
 	 */
 	struct mutex lock;
 	struct vhv_mapping maps[VHV_MAX_MAPPINGS];	/* sorted by gpa */
 	unsigned int nmaps;
 	u64 *root;
 	int levels;		/* 4 or 5 */
+	/*
+	 * Guest pages pinned, counted in the owner mm's pinned_vm (VmPin)
+	 * against RLIMIT_MEMLOCK unless the creator had CAP_IPC_LOCK.
+	 */
+	unsigned long npinned;
+	bool pin_unlimited;
 };
 
 struct vhv_partition {

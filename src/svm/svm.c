@@ -445,7 +445,7 @@ static int svm_vp_create(struct vhv_vp *vp)
 	struct vmcb_control *c;
 	struct page *page;
 
-	page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	page = alloc_page(VHV_GFP | __GFP_ZERO);
 	if (!page)
 		return -ENOMEM;
 	svm->vmcb = page_address(page);

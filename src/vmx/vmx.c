@@ -807,8 +807,8 @@ static int vmx_vp_create(struct vhv_vp *vp)
 	int r = -ENOMEM, cpu;
 
 	vmx->cpu = -1;
-	vmx->vmcs = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
-	vmx->vapic = (void *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
+	vmx->vmcs = (void *)get_zeroed_page(VHV_GFP);
+	vmx->vapic = (void *)get_zeroed_page(VHV_GFP);
 	if (!vmx->vmcs || !vmx->vapic)
 		goto free;
 	if (vmcs_conf.vpid) {
