@@ -241,6 +241,10 @@ static void svm_set_sregs(struct vhv_vp *vp, const struct vhv_sregs *s)
 	struct svm_vp *svm = to_svm(vp);
 	struct vmcb_save *v = &svm->vmcb->save;
 
+	/* A new state: no event of the old one is delivered into it. */
+	svm->vmcb->control.event_inj = 0;
+	svm->reinject = 0;
+
 	seg_set(&v->cs, &s->cs);
 	seg_set(&v->ds, &s->ds);
 	seg_set(&v->es, &s->es);
@@ -670,9 +674,7 @@ static void svm_decode_exit(struct svm_vp *svm)
 		x->vectoring = true;
 	}
 
-	if (code == SVM_EXIT_INVALID) {
-		x->kind = VHV_X_FAIL_ENTRY;
-	} else if (code == SVM_EXIT_NPF) {
+	if (code == SVM_EXIT_NPF) {
 		svm_exit_npf(svm, x);
 	} else if (code < SVM_EXIT_NR) {
 		svm_exit_fn fn = svm_exit_table[array_index_nospec(code,
@@ -724,18 +726,23 @@ static int svm_vp_run(struct vhv_vp *vp)
 	if (hw_breakpoint_active())
 		hw_breakpoint_restore();
 
-	/*
-	 * A VMRUN that fails its state checks does not reach the TLB
-	 * control: the flush counts as done only if the guest was entered.
-	 */
-	if (vmcb->control.exit_code != SVM_EXIT_INVALID) {
-		if (vmcb->control.tlb_ctl == SVM_TLB_ALL)
-			sd->flush_all = false;
-		vmcb->control.tlb_ctl = SVM_TLB_NONE;
-		svm->need_flush = false;
-		vp->tlb_gen = gen;
-	}
 	vmcb->control.event_inj = 0;	/* if cut short: in EXITINTINFO */
+	/*
+	 * A VMRUN that fails its state checks entered nothing: no flush was
+	 * done, and the VMCB's state is not the guest's (QEMU even writes
+	 * the host's RIP there, and the code in 32 bits).
+	 */
+	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID) {
+		memset(&vp->exit, 0, sizeof(vp->exit));
+		vp->exit.kind = VHV_X_FAIL_ENTRY;
+		vp->exit.code = SVM_EXIT_INVALID;
+		return 0;
+	}
+	if (vmcb->control.tlb_ctl == SVM_TLB_ALL)
+		sd->flush_all = false;
+	vmcb->control.tlb_ctl = SVM_TLB_NONE;
+	svm->need_flush = false;
+	vp->tlb_gen = gen;
 	vp->regs[VHV_REG_RAX] = vmcb->save.rax;
 	vp->regs[VHV_REG_RSP] = vmcb->save.rsp;
 	vp->regs[VHV_REG_RIP] = vmcb->save.rip;

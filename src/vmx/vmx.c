@@ -60,6 +60,8 @@ struct vmx_vp {
 	u32 reinject_len;
 	u64 exit_rip;
 	u64 cr2;			/* not in the VMCS */
+	u64 guest_dr6;			/* for a reflected #DB, if set_dr6 */
+	bool set_dr6;
 	u64 host_cr3, host_cr4;
 	u64 host_debugctl;		/* a VM exit clears IA32_DEBUGCTL */
 	struct vmx_msr_entry guest_msrs[NR_SWAPPED];
@@ -552,6 +554,10 @@ static void vmx_set_sregs(struct vhv_vp *vp, const struct vhv_sregs *s)
 {
 	struct vmx_vp *vmx = to_vmx(vp);
 
+	/* A new state: no event of the old one is delivered into it. */
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmx->reinject = 0;
+
 	seg_set(S_CS, &s->cs);
 	seg_set(S_DS, &s->ds);
 	seg_set(S_ES, &s->es);
@@ -973,6 +979,20 @@ static void vmx_exit_exception(struct vmx_vp *vmx, struct vhv_exit *x)
 		asm volatile("int $0x12");
 		return;
 	}
+	if (vector == X86_TRAP_DB) {
+		/* A #DB that exits leaves DR6 alone: give the guest its bits. */
+		vmx->guest_dr6 = DR6_RESERVED |
+				 (x->info[0] & (DR_TRAP_BITS | DR_STEP | BIT(13)));
+		vmx->set_dr6 = true;
+	}
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION) {
+		/* ICEBP: delivered as what it was, after the instruction. */
+		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, vector |
+			   INTR_TYPE_PRIV_SW_EXCEPTION | INTR_INFO_VALID_MASK);
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN,
+			   vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+		return;
+	}
 	if (vector == X86_TRAP_DB || vector == X86_TRAP_AC)
 		vmx_inject_exception(&vmx->vp, vector, vector == X86_TRAP_AC,
 				     0);
@@ -1151,6 +1171,10 @@ static int vmx_vp_run(struct vhv_vp *vp)
 	vmcs_write(GUEST_RIP, vp->regs[VHV_REG_RIP]);
 	vmcs_write(GUEST_RFLAGS, vp->regs[VHV_REG_RFLAGS]);
 	*(u32 *)(vmx->vapic + APIC_TASKPRI) = vhv_lapic_tpr(vp);
+	if (vmx->set_dr6) {
+		set_debugreg(vmx->guest_dr6, 6);
+		vmx->set_dr6 = false;
+	}
 	if (native_read_cr2() != vmx->cr2)
 		native_write_cr2(vmx->cr2);
 
