@@ -288,6 +288,20 @@ static bool host_is_tcg(void)
 	return !strcmp(sig, "TCGTCGTCGTCG");
 }
 
+/* The Bochs lanes boot with vhv_lane.sync=1 (scripts/lane.sh). */
+static bool host_is_bochs(void)
+{
+	char line[1024] = "";
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (f) {
+		if (!fgets(line, sizeof(line), f))
+			line[0] = 0;
+		fclose(f);
+	}
+	return strstr(line, "vhv_lane.sync=1");
+}
+
 static bool backend_is_vmx(void)
 {
 	return vhv_check_cap(VHV_CAP_BACKEND) == VHV_BACKEND_VMX;
@@ -953,6 +967,15 @@ TEST_TIMEOUT(set_state_accepted_but_bad, 120)
 		{ "all segments not present", BS_ALL_NOT_PRESENT },
 		{ "GDT and IDT limit 0", BS_GDT_IDT_ZERO },
 	};
+
+	/*
+	 * Bochs's SVM CPU breaks down on some of these states: it reports
+	 * "VM is set in long mode" and the emulated host stops a few cases
+	 * later, with no console output.  Run them on QEMU and on Bochs's
+	 * VMX; the svm-strict lane skips them (an open item of issue 5).
+	 */
+	if (host_is_bochs() && !backend_is_vmx())
+		SKIP(return, "Bochs's SVM CPU breaks down on these states");
 	struct vhv_partition *part = part_create(VHV_DEFAULT_RAM);
 	struct vhv_vp *vp = vp_create(part, 0);
 	bool vmx = backend_is_vmx();

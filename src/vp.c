@@ -17,6 +17,7 @@
 #include <asm/pkru.h>
 
 #include "vhv/vhv.h"
+#include "vhv/compat.h"
 
 /* The partition whose VP ran last on each CPU: an ID, never a pointer. */
 static DEFINE_PER_CPU(u64, vhv_last_partition);
@@ -302,6 +303,8 @@ static int vhv_vp_mmap(struct file *f, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > VHV_RUN_PAGE_SIZE ||
 	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
+	/* One page, for good: no mremap() growth, no merging with another. */
+	vhv_vm_flags_set(vma, VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_ops = &vhv_run_page_ops;
 	return 0;
 }

@@ -7,6 +7,7 @@
 #define _VHV_COMPAT_H
 
 #include <linux/hrtimer.h>
+#include <linux/mm.h>
 #include <asm/msr.h>
 
 /* 6.16 renamed the 64-bit MSR accessors (both are macros). */
@@ -32,6 +33,17 @@ vhv_hrtimer_setup(struct hrtimer *t,
 #else
 	hrtimer_init(t, clock, mode);
 	t->function = fn;
+#endif
+}
+
+/* 6.3 made vm_flags read-only outside vm_flags_set(). */
+static inline void vhv_vm_flags_set(struct vm_area_struct *vma,
+				    unsigned long flags)
+{
+#ifdef VHV_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
 #endif
 }
 

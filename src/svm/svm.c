@@ -604,6 +604,14 @@ static void svm_exit_reflect(struct svm_vp *svm, struct vhv_exit *x)
 		}
 	}
 
+	/*
+	 * A guest single step whose #DB names no cause: Bochs intercepts
+	 * before it writes DR6; the guest's handler must still see BS.
+	 */
+	if (vector == X86_TRAP_DB &&
+	    (svm->vmcb->save.rflags & X86_EFLAGS_TF) &&
+	    !(svm->vmcb->save.dr6 & (DR_TRAP_BITS | DR6_BD_SVM | DR_STEP)))
+		svm->vmcb->save.dr6 |= DR_STEP;
 	svm_inject_exception(&svm->vp, vector, vector == X86_TRAP_AC, 0);
 }
 
@@ -693,6 +701,17 @@ static int svm_vp_run(struct vhv_vp *vp)
 	long gen = atomic_long_read(&vp->part->tlb_gen);
 	int cpu = smp_processor_id();
 
+	/*
+	 * VMRUN does not check RFLAGS.VM against long mode (VMX entry does);
+	 * such a state is undefined, and Bochs's CPU breaks down on it.
+	 */
+	if ((vmcb->save.efer & EFER_LMA) &&
+	    (vp->regs[VHV_REG_RFLAGS] & X86_EFLAGS_VM)) {
+		memset(&vp->exit, 0, sizeof(vp->exit));
+		vp->exit.kind = VHV_X_FAIL_ENTRY;
+		vp->exit.code = SVM_EXIT_INVALID;
+		return 0;
+	}
 	if (svm->asid_cpu != cpu || svm->asid_gen != sd->asid_gen) {
 		svm_new_asid(svm, sd, cpu);
 	} else if (svm->need_flush || vp->tlb_gen != gen) {
