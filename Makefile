@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # vhv top-level Makefile.  `make` builds vhv.ko against the Debian
-# headers (or KDIR=...) and the tests; `make check` runs every test.
-# See README.md.
+# headers (or KDIR=...) and the tests; `make check` runs every test,
+# `make check-debug` runs them again on a debug kernel.  See README.md.
 
 # The running kernel's headers, else the newest Debian amd64 headers.
 KDIR ?= $(firstword $(wildcard /lib/modules/$(shell uname -r)/build) \
@@ -11,7 +11,7 @@ BUILD ?= $(CURDIR)/build
 
 export KDIR BUILD
 
-.PHONY: all module selftests unit check bench clean setup checkpatch
+.PHONY: all module selftests unit check check-debug bench clean setup checkpatch
 
 all: module selftests unit
 
@@ -32,6 +32,9 @@ setup:
 
 check:
 	scripts/check.sh
+
+check-debug:
+	scripts/check-debug.sh
 
 bench:
 	scripts/bench.sh

@@ -23,8 +23,14 @@
 # an unexpected taint (scripts/tap.awk decides).
 #
 # Environment (besides those of scripts/mkinitramfs.sh: VHV_KO,
-# TESTS_DIR, VHV_TEST_TIMEOUT, VHV_INSMOD_ARGS):
+# TESTS_DIR, VHV_TEST_TIMEOUT, VHV_INSMOD_ARGS, VHV_FUZZ_SECONDS):
 #	KVER		kernel to boot (default: newest /boot/vmlinuz-*)
+#	KERNEL		a bzImage to boot instead of /boot/vmlinuz-KVER (the
+#			debug kernel of scripts/check-debug.sh); the module
+#			must match its release (KVER, else read from KERNEL)
+#	VMLINUX		the ELF vmlinux of KERNEL, for the Bochs lanes' PVH
+#			boot (default: extracted from KERNEL, which then
+#			must be xz-compressed)
 #	LANE_TIMEOUT	seconds the whole emulator run may take (default 900)
 #	LANE_MEM	guest memory in MiB (default 1024)
 #	LANE_SMP	guest CPUs (default 2)
@@ -139,17 +145,59 @@ bochs_check()
 # KERNEL, extracted into $BUILD/pvh/ once (again if KERNEL or
 # vmlinux-pack is newer) and shrunk by tools/pvhboot/vmlinux-pack.
 # Fails (with a message) unless the payload is an xz'd ELF with a PVH
-# entry point.
+# entry point.  With VMLINUX set, that file is the ELF: it is only
+# checked and shrunk, into $BUILD/pvh/vmlinux-HASH (HASH: of its path).
 pvh_vmlinux()
 {
-	local kernel=$1 out setup_sects payload_off off magic
+	local kernel=$1 out src=$1
 	local pack=$BUILD/pvhboot/vmlinux-pack
 
 	out=$BUILD/pvh/$(basename "$kernel").vmlinux
-	if [ -s "$out" ] && [ "$out" -nt "$kernel" ] && [ "$out" -nt "$pack" ]; then
+	if [ -n "${VMLINUX:-}" ]; then
+		src=$VMLINUX
+		out=$BUILD/pvh/vmlinux-$(printf '%s' "$src" | sha256sum | cut -c1-12)
+	fi
+	if [ -s "$out" ] && [ "$out" -nt "$src" ] && [ "$out" -nt "$pack" ]; then
 		echo "$out"
 		return 0
 	fi
+	mkdir -p "$BUILD/pvh"
+	if [ -n "${VMLINUX:-}" ]; then
+		cp "$src" "$out.tmp" || return 1
+	else
+		pvh_extract "$kernel" "$out.tmp" || return 1
+	fi
+	if [ "$(od -An -c -N4 "$out.tmp" | tr -d ' ')" != '177ELF' ]; then
+		echo "$lane: $src: the vmlinux is not an ELF file" >&2
+		rm -f "$out.tmp"
+		return 1
+	fi
+	# XEN_ELFNOTE_PHYS32_ENTRY (18) in a "Xen" note: CONFIG_PVH=y.
+	if ! LC_ALL=C readelf -n "$out.tmp" 2>/dev/null |
+	     grep -E '^ +Xen ' | grep -q '(0x00000012)'; then
+		echo "$lane: $src has no PVH entry point (CONFIG_PVH=n)" >&2
+		rm -f "$out.tmp"
+		return 1
+	fi
+	# Drop the trailing zeros of the segments (.bss, .brk): 63 -> 34
+	# MiB for Debian's 6.1, ~2 s less for isolinux to read in Bochs.
+	if "$pack" "$out.tmp" "$out.packed"; then
+		mv "$out.packed" "$out.tmp"
+	else
+		echo "$lane: vmlinux-pack failed: using the whole vmlinux" >&2
+		rm -f "$out.packed"
+	fi
+	mv "$out.tmp" "$out"
+	echo "$lane: extracted $out ($(($(stat -c %s "$out") >> 20)) MiB)" >&2
+	echo "$out"
+}
+
+# pvh_extract KERNEL OUT: the xz'd payload of the bzImage KERNEL,
+# decompressed into OUT.
+pvh_extract()
+{
+	local kernel=$1 out=$2 setup_sects payload_off off magic
+
 	# The setup header (Documentation/x86/boot.rst): setup_sects at
 	# 0x1f1 (0 means 4) and payload_offset at 0x248, counted from the
 	# protected-mode code that follows the (setup_sects + 1) sectors.
@@ -169,57 +217,67 @@ pvh_vmlinux()
 		[ -n "$off" ] ||
 			{ echo "$lane: no xz payload in $kernel" >&2; return 1; }
 	fi
-	mkdir -p "$BUILD/pvh"
 	# --single-stream: the bzImage goes on after the payload.
-	tail -c +$((off + 1)) "$kernel" | xz -dc --single-stream >"$out.tmp" 2>/dev/null
-	if [ "$(od -An -c -N4 "$out.tmp" | tr -d ' ')" != '177ELF' ]; then
+	tail -c +$((off + 1)) "$kernel" | xz -dc --single-stream >"$out" 2>/dev/null
+	if [ "$(od -An -c -N4 "$out" | tr -d ' ')" != '177ELF' ]; then
 		echo "$lane: the xz payload of $kernel is not an ELF file" >&2
-		rm -f "$out.tmp"
+		rm -f "$out"
 		return 1
 	fi
-	# XEN_ELFNOTE_PHYS32_ENTRY (18) in a "Xen" note: CONFIG_PVH=y.
-	if ! LC_ALL=C readelf -n "$out.tmp" 2>/dev/null |
-	     grep -E '^ +Xen ' | grep -q '(0x00000012)'; then
-		echo "$lane: $kernel has no PVH entry point (CONFIG_PVH=n)" >&2
-		rm -f "$out.tmp"
-		return 1
-	fi
-	# Drop the trailing zeros of the segments (.bss, .brk): 63 -> 34
-	# MiB for Debian's 6.1, ~2 s less for isolinux to read in Bochs.
-	if "$pack" "$out.tmp" "$out.packed"; then
-		mv "$out.packed" "$out.tmp"
-	else
-		echo "$lane: vmlinux-pack failed: using the whole vmlinux" >&2
-		rm -f "$out.packed"
-	fi
-	mv "$out.tmp" "$out"
-	echo "$lane: extracted $out ($(($(stat -c %s "$out") >> 20)) MiB)" >&2
-	echo "$out"
+}
+
+# pvh_load_range ELF: the lowest physical address of its PT_LOAD
+# segments and the end of the highest, in decimal.
+pvh_load_range()
+{
+	local type pa msz lo="" hi=0
+
+	# Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
+	while read -r type _ _ pa _ msz _; do
+		[ "$type" = LOAD ] || continue
+		[ -n "$lo" ] && [ $((pa)) -ge "$lo" ] || lo=$((pa))
+		[ $((pa + msz)) -le "$hi" ] || hi=$((pa + msz))
+	done < <(LC_ALL=C readelf -lW "$1" 2>/dev/null)
+	[ -n "$lo" ] && echo "$lo $hi"
 }
 
 # pvh_prepare KERNEL: build pvhboot and vmlinux-pack into $BUILD/pvhboot/,
-# print the cached vmlinux.  Lanes running side by side share both: one
+# print the cached vmlinux and the pvhboot.elf to boot it with (two
+# lines).  pvhboot is linked at PVHBOOT_ADDR (tools/pvhboot/Makefile),
+# above Debian's kernel; a bigger kernel (the debug kernel: KASAN,
+# lockdep) gets one linked 16 to 32 MiB above its end, in
+# $BUILD/pvhboot-ADDR/.  Lanes running side by side share these: one
 # prepares, the others wait for it.
 pvh_prepare()
 {
-	local kernel=$1
+	local kernel=$1 vmlinux end addr
 
 	mkdir -p "$BUILD/pvh"
 	{
 		flock 9 &&
 		make -s -C "$ROOT/tools/pvhboot" O="$BUILD/pvhboot" >&2 &&
-		pvh_vmlinux "$kernel"
+		vmlinux=$(pvh_vmlinux "$kernel") &&
+		read -r _ end < <(pvh_load_range "$vmlinux") &&
+		read -r addr _ < <(pvh_load_range "$BUILD/pvhboot/pvhboot.elf") &&
+		if [ "$end" -le "$addr" ]; then
+			printf '%s\n%s\n' "$vmlinux" "$BUILD/pvhboot/pvhboot.elf"
+		else
+			addr=$(printf '0x%x' $(((end + (32 << 20) - 1) >> 24 << 24)))
+			make -s -C "$ROOT/tools/pvhboot" O="$BUILD/pvhboot-$addr" \
+				PVHBOOT_ADDR="$addr" >&2 &&
+			printf '%s\n%s\n' "$vmlinux" "$BUILD/pvhboot-$addr/pvhboot.elf"
+		fi
 	} 9>"$BUILD/pvh/.lock"
 }
 
 # bochs_iso KERNEL INITRD ISO: the boot CD (pvh or bzimage boot).
 bochs_iso()
 {
-	local kernel=$1 initrd=$2 iso=$3 stage vmlinux="" cfg graft=()
+	local kernel=$1 initrd=$2 iso=$3 stage vmlinux="" pvhboot="" cfg graft=()
 
 	if [ "$BOCHS_BOOT" = pvh ]; then
-		vmlinux=$(pvh_prepare "$kernel") || vmlinux=
-		if [ -z "$vmlinux" ] || [ ! -s "$BUILD/pvhboot/pvhboot.elf" ]; then
+		{ read -r vmlinux && read -r pvhboot; } < <(pvh_prepare "$kernel") || true
+		if [ -z "$vmlinux" ] || [ ! -s "$pvhboot" ]; then
 			echo "$lane: cannot boot through pvhboot: booting the bzImage (~40 s slower)"
 			vmlinux=
 		fi
@@ -237,7 +295,7 @@ bochs_iso()
 		cp "$SYSLINUX_BIOS/mboot.c32" "$SYSLINUX_BIOS/libcom32.c32" "$stage/isolinux/"
 		printf '  KERNEL mboot.c32\n  APPEND /pvhboot %s --- /vmlinux --- /initrd.cpio\n' \
 			"$BOCHS_APPEND $LANE_APPEND" >>"$cfg"
-		graft=("/pvhboot=$BUILD/pvhboot/pvhboot.elf" "/vmlinux=$vmlinux")
+		graft=("/pvhboot=$pvhboot" "/vmlinux=$vmlinux")
 	else
 		printf '  KERNEL /vmlinuz\n  APPEND initrd=/initrd.cpio %s\n' \
 			"$BOCHS_APPEND $LANE_APPEND" >>"$cfg"
@@ -381,17 +439,42 @@ lane_svm_strict_boot()
 
 # ---- shared ---------------------------------------------------------------
 
+# bzimage_release BZIMAGE: the kernel release (`uname -r`) from the setup
+# header's kernel_version string (Documentation/x86/boot.rst).
+bzimage_release()
+{
+	local off rel
+
+	off=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ')
+	[ -n "$off" ] && [ "$off" -gt 0 ] || return 1
+	rel=$(tail -c +$((off + 0x200 + 1)) "$1" | head -c 256 | tr '\0' '\n' |
+	      head -n 1 | cut -d' ' -f1)
+	[ -n "$rel" ] && echo "$rel"
+}
+
 declare -F "lane_${fn}_boot" >/dev/null ||
 	die "unknown lane '$lane' (known: svm, vmx, svm-strict)"
 "lane_${fn}_check"
 
-kver=$(vhv_kver) || die "no /boot/vmlinuz-*: run scripts/setup.sh"
-kernel=/boot/vmlinuz-$kver
-[ -r "$kernel" ] || die "cannot read $kernel"
+if [ -n "${KERNEL:-}" ]; then
+	kernel=$KERNEL
+	[ -r "$kernel" ] || die "cannot read KERNEL=$kernel"
+	kver=${KVER:-$(bzimage_release "$kernel")} ||
+		die "$kernel: no release string in its header: set KVER"
+	if [ -n "${VMLINUX:-}" ] && [ ! -r "$VMLINUX" ]; then
+		die "cannot read VMLINUX=$VMLINUX"
+	fi
+else
+	kver=$(vhv_kver) || die "no /boot/vmlinuz-*: run scripts/setup.sh"
+	kernel=/boot/vmlinuz-$kver
+	[ -r "$kernel" ] || die "cannot read $kernel"
+fi
 ko=$(vhv_ko) || die "no module: run 'make module' or set VHV_KO"
 vermagic=$(modinfo -F vermagic "$ko" 2>/dev/null | cut -d' ' -f1 || true)
 if [ -n "$vermagic" ] && [ "$vermagic" != "$kver" ]; then
-	die "$ko is built for $vermagic but the lane boots $kver (make module KDIR=/usr/src/linux-headers-$kver)"
+	[ -n "${KERNEL:-}" ] ||
+		die "$ko is built for $vermagic but the lane boots $kver (make module KDIR=/usr/src/linux-headers-$kver)"
+	die "$ko is built for $vermagic but the lane boots $kernel, $kver"
 fi
 
 dir=${LANE_OUT:-$BUILD/lanes/$lane}

@@ -16,6 +16,13 @@
 #	BUSYBOX		static busybox (default: /bin/busybox)
 #	VHV_TEST_TIMEOUT seconds each test binary may run (default: 300)
 #	VHV_INSMOD_ARGS	module parameters for the insmod in /init
+#	VHV_FUZZ_SECONDS exported to the tests when set: how long the fuzzer
+#			(selftests/fuzz) runs (make check-debug: 600)
+#
+# On a kernel with kmemleak (the debug kernel of `make check-debug`),
+# /init also scans for leaks: once before the insmod, whose findings it
+# clears (they are the kernel's, from before vhv), and once after the
+# rmmod, whose report goes to the log between kmemleak markers.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -27,9 +34,13 @@ tests_dir=${TESTS_DIR:-$BUILD/selftests}
 busybox=${BUSYBOX:-/bin/busybox}
 timeout=${VHV_TEST_TIMEOUT:-300}
 insmod_args=${VHV_INSMOD_ARGS:-}
+fuzz_seconds=${VHV_FUZZ_SECONDS:-}
 
 case $timeout in
 ''|*[!0-9]*) die "VHV_TEST_TIMEOUT must be a number of seconds" ;;
+esac
+case $fuzz_seconds in
+*[!0-9]*) die "VHV_FUZZ_SECONDS must be a number of seconds" ;;
 esac
 [ -x "$busybox" ] || die "no busybox at $busybox (apt-get install busybox-static)"
 if LC_ALL=C readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
@@ -73,6 +84,9 @@ cat >"$stage/init" <<EOF
 TEST_TIMEOUT=$timeout
 INSMOD_ARGS="$insmod_args"
 EOF
+if [ -n "$fuzz_seconds" ]; then
+	echo "export VHV_FUZZ_SECONDS=$fuzz_seconds" >>"$stage/init"
+fi
 cat >>"$stage/init" <<'EOF'
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export HOME=/root
@@ -120,6 +134,23 @@ sync_console=0
 grep -qwF 'vhv_lane.sync=1' /proc/cmdline && sync_console=1
 [ $sync_console = 0 ] || drain_console
 
+# kmemleak (debug kernels): a scan reports only objects older than 5 s
+# that no memory points to.  What it finds before vhv is loaded is the
+# kernel's own business: clear it, so that the scan after the rmmod
+# reports only new leaks.
+KMEMLEAK=/sys/kernel/debug/kmemleak
+kmemleak_scan() {
+	sleep 6
+	echo scan >$KMEMLEAK && sleep 1 && echo scan >$KMEMLEAK
+}
+if [ -e $KMEMLEAK ]; then
+	if kmemleak_scan && echo clear >$KMEMLEAK; then
+		echo "VHV-LANE: kmemleak-clear ok"
+	else
+		echo "VHV-LANE: kmemleak-clear FAILED: cannot scan before the insmod"
+	fi
+fi
+
 loaded=0
 echo "vhv-lane: insmod /lib/vhv.ko $INSMOD_ARGS" >/dev/kmsg
 # shellcheck disable=SC2086 # INSMOD_ARGS is a list of words
@@ -161,6 +192,19 @@ if [ $loaded = 1 ]; then
 		fi
 	else
 		echo "VHV-LANE: rmmod FAILED: vhv was not loaded any more after the tests"
+	fi
+fi
+
+# The kmemleak report: objects allocated while vhv was loaded that
+# nothing points to any more, each with the stack that allocated it.
+if [ -e $KMEMLEAK ]; then
+	echo "vhv-lane: kmemleak scan" >/dev/kmsg
+	echo "VHV-LANE: kmemleak-begin"
+	if kmemleak_scan; then
+		cat $KMEMLEAK
+		echo "VHV-LANE: kmemleak-end ok"
+	else
+		echo "VHV-LANE: kmemleak-end FAILED: cannot scan"
 	fi
 fi
 

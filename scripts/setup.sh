@@ -5,6 +5,11 @@
 # Idempotent: when everything is installed it only asks dpkg (well under
 # a second) and runs no apt-get at all.  Everything comes from Debian's
 # archive; nothing else is downloaded.
+#
+#	scripts/setup.sh			what `make check` needs
+#	scripts/setup.sh --debug-kernel	also what building the debug kernel
+#					of `make check-debug` needs
+#					(scripts/debug-kernel.sh)
 set -euo pipefail
 
 PACKAGES=(
@@ -20,6 +25,16 @@ PACKAGES=(
 	# VMX lane (Bochs boots an isolinux ISO)
 	bochs bochsbios vgabios isolinux syslinux-common xorriso
 )
+# Building Debian's linux-source-6.1 (scripts/debug-kernel.sh).
+DEBUG_KERNEL_PACKAGES=(
+	bison flex libelf-dev libssl-dev
+)
+
+case ${1:-} in
+'') ;;
+--debug-kernel) PACKAGES+=("${DEBUG_KERNEL_PACKAGES[@]}") ;;
+*) echo "usage: setup.sh [--debug-kernel]" >&2; exit 1 ;;
+esac
 
 # dpkg-query fails when a package is unknown to dpkg: that is fine here.
 installed=$( (dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' \

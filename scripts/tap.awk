@@ -13,6 +13,9 @@
 #	VHV-LANE: test-begin NAME		a test binary starts
 #	VHV-LANE: test-end NAME rc=N secs=S	it exited with status N
 #	VHV-LANE: rmmod ok | rmmod FAILED ...
+#	VHV-LANE: kmemleak-clear ok | FAILED ...  (kmemleak kernels only)
+#	VHV-LANE: kmemleak-begin		a kmemleak scan's report follows
+#	VHV-LANE: kmemleak-end ok | FAILED ...	its end
 #	VHV-LANE: dmesg-begin / dmesg-end	the guest's full dmesg
 #	VHV-LANE: end				about to power off
 #
@@ -24,6 +27,9 @@
 # its plan "1..N" says, or if it never finishes.  A binary that prints
 # no TAP at all counts as one result: passed (status 0), skipped
 # (status 4 or plan "1..0") or failed (anything else).
+#
+# Every "unreferenced object" in the kmemleak report is a leak: a
+# PROBLEM, with the report's first lines as DMESG lines.
 #
 # Output, one item a line:
 #	BINARY <per-binary summary>
@@ -130,6 +136,17 @@ BEGIN {
 				secs = substr(w[i], 6)
 		}
 		finish("")
+	} else if (m == "kmemleak-clear") {
+		if (w[3] != "ok")
+			kmemleak_bad[++nkmemleak_bad] = substr($0, 11)
+	} else if (m == "kmemleak-begin") {
+		in_kmemleak = 1
+		kmemleak_begun = 1
+	} else if (m == "kmemleak-end") {
+		in_kmemleak = 0
+		kmemleak_ended = 1
+		if (w[3] != "ok")
+			kmemleak_bad[++nkmemleak_bad] = substr($0, 11)
 	} else if (m == "dmesg-begin") {
 		in_dmesg = 1
 		have_dmesg = 1
@@ -139,6 +156,18 @@ BEGIN {
 	} else if (m == "end") {
 		ended = 1
 	}
+	next
+}
+
+in_kmemleak {
+	if ($0 ~ /^unreferenced object/)
+		nleaks++
+	if (nleaks && ++nleak_lines <= 60)
+		leak[nleak_lines] = $0
+	# Kernel messages may come in between: keep them for a log that
+	# ends without a dmesg dump.
+	if ($0 ~ /^\[ *[0-9]+\.[0-9]+\] /)
+		console[++nconsole] = $0
 	next
 }
 
@@ -202,6 +231,17 @@ END {
 				print "PROBLEM " substr(rmmod_line, 11)
 			else if (ended)
 				print "PROBLEM no rmmod result in the log"
+		}
+		for (i = 1; i <= nkmemleak_bad; i++)
+			print "PROBLEM " kmemleak_bad[i]
+		if (kmemleak_begun && !kmemleak_ended)
+			print "PROBLEM kmemleak: the scan did not finish"
+		if (nleaks) {
+			print "PROBLEM kmemleak: " nleaks " unreferenced object(s) after the rmmod"
+			for (i = 1; i <= nleak_lines && i <= 60; i++)
+				print "DMESG " leak[i]
+			if (nleak_lines > 60)
+				print "DMESG ... " (nleak_lines - 60) " more kmemleak lines"
 		}
 		if (started && !ended)
 			print "PROBLEM no end marker: the guest hung, crashed or timed out (see the serial log)"
