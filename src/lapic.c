@@ -88,13 +88,18 @@ static bool sw_enabled(struct vhv_lapic *l)
 	return lget(l, APIC_SPIV) & APIC_SPIV_APIC_ENABLED;
 }
 
-static u32 ppr(struct vhv_lapic *l)
+/* PPR, given the highest vector in service (or -1). */
+static u32 ppr_of(struct vhv_lapic *l, int isr)
 {
 	u32 tpr = lget(l, APIC_TASKPRI) & 0xff;
-	int isr = highest_vec(l, APIC_ISR);
 	u32 isrv = isr < 0 ? 0 : isr & 0xf0;
 
 	return (tpr & 0xf0) >= isrv ? tpr : isrv;
+}
+
+static u32 ppr(struct vhv_lapic *l)
+{
+	return ppr_of(l, highest_vec(l, APIC_ISR));
 }
 
 u8 vhv_lapic_tpr(struct vhv_vp *vp)
@@ -784,12 +789,19 @@ void vhv_lapic_inject(struct vhv_vp *vp)
 {
 	const struct vhv_backend_ops *ops = vhv_ops;
 	struct vhv_lapic *l = &vp->lapic;
-	bool busy = ops->event_queued(vp);
 	unsigned int win = 0;
 	u8 tpr_class = 0;
 	int vec, isr;
+	bool busy;
 
 	timer_fold(vp);
+	vec = highest_vec(l, APIC_IRR);
+	/* The usual entry: nothing pending, no window. */
+	if (vec < 0 && !READ_ONCE(l->events)) {
+		ops->set_windows(vp, 0, 0);
+		return;
+	}
+	busy = ops->event_queued(vp);
 	if (test_bit(VHV_EV_NMI, &l->events)) {
 		if (busy || ops->nmi_blocked(vp)) {
 			win |= VHV_WIN_NMI;
@@ -810,10 +822,9 @@ void vhv_lapic_inject(struct vhv_vp *vp)
 			busy = true;
 		}
 	}
-	vec = highest_vec(l, APIC_IRR);
 	if (vec >= 0) {
 		isr = highest_vec(l, APIC_ISR);
-		if ((vec & 0xf0) <= (ppr(l) & 0xf0)) {
+		if ((vec & 0xf0) <= (ppr_of(l, isr) & 0xf0)) {
 			/* Held by TPR alone: exit when the guest lowers it. */
 			if (isr < 0 || (vec & 0xf0) > (isr & 0xf0))
 				tpr_class = vec >> 4;

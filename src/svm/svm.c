@@ -693,6 +693,15 @@ static void svm_decode_exit(struct svm_vp *svm)
 	}
 }
 
+/* An entry that did not happen: the VMM gets VHV_EXIT_FAIL_ENTRY. */
+static int svm_fail_entry(struct vhv_vp *vp)
+{
+	memset(&vp->exit, 0, sizeof(vp->exit));
+	vp->exit.kind = VHV_X_FAIL_ENTRY;
+	vp->exit.code = SVM_EXIT_INVALID;
+	return 0;
+}
+
 static int svm_vp_run(struct vhv_vp *vp)
 {
 	struct svm_vp *svm = to_svm(vp);
@@ -706,12 +715,8 @@ static int svm_vp_run(struct vhv_vp *vp)
 	 * such a state is undefined, and Bochs's CPU breaks down on it.
 	 */
 	if ((vmcb->save.efer & EFER_LMA) &&
-	    (vp->regs[VHV_REG_RFLAGS] & X86_EFLAGS_VM)) {
-		memset(&vp->exit, 0, sizeof(vp->exit));
-		vp->exit.kind = VHV_X_FAIL_ENTRY;
-		vp->exit.code = SVM_EXIT_INVALID;
-		return 0;
-	}
+	    (vp->regs[VHV_REG_RFLAGS] & X86_EFLAGS_VM))
+		return svm_fail_entry(vp);
 	if (svm->asid_cpu != cpu || svm->asid_gen != sd->asid_gen) {
 		svm_new_asid(svm, sd, cpu);
 	} else if (svm->need_flush || vp->tlb_gen != gen) {
@@ -751,12 +756,8 @@ static int svm_vp_run(struct vhv_vp *vp)
 	 * done, and the VMCB's state is not the guest's (QEMU even writes
 	 * the host's RIP there, and the code in 32 bits).
 	 */
-	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID) {
-		memset(&vp->exit, 0, sizeof(vp->exit));
-		vp->exit.kind = VHV_X_FAIL_ENTRY;
-		vp->exit.code = SVM_EXIT_INVALID;
-		return 0;
-	}
+	if ((u32)vmcb->control.exit_code == (u32)SVM_EXIT_INVALID)
+		return svm_fail_entry(vp);
 	if (vmcb->control.tlb_ctl == SVM_TLB_ALL)
 		sd->flush_all = false;
 	vmcb->control.tlb_ctl = SVM_TLB_NONE;
