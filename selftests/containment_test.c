@@ -1254,20 +1254,6 @@ static u32 xapic_irr_count(void)
 	return n;
 }
 
-static bool xapic_isr_empty(void)
-{
-	u32 i, any = 0;
-
-	for (i = 0; i < 8; i++)
-		any |= xapic_read_reg(APIC_ISR + i * 0x10);
-	return !any;
-}
-
-static void self_ipi(u32 vec)
-{
-	xapic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT | vec);
-}
-
 /* Wait (bounded, IF as it is) until *p reaches want. */
 static u64 wait_u64(u64 *p, u64 want, u64 ms)
 {

@@ -43,20 +43,6 @@ static u32 xapic_ppr(void)
 	return xapic_read_reg(APIC_PROCPRI) & 0xff;
 }
 
-static bool xapic_isr_empty(void)
-{
-	u32 i, any = 0;
-
-	for (i = 0; i < 8; i++)
-		any |= xapic_read_reg(APIC_ISR + i * 0x10);
-	return !any;
-}
-
-static void self_ipi(u32 vec)
-{
-	xapic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT | vec);
-}
-
 static u64 read_cr8(void)
 {
 	u64 v;

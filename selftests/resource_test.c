@@ -139,8 +139,12 @@ struct kcounters {
 	struct slab_cache caches[MAX_CACHES];
 };
 
-/* A "Key:   N kB" line of a /proc file, in bytes; -1 if absent. */
-static long proc_kb(const char *path, const char *key)
+/*
+ * The number after "key" and @sep on a line of a /proc or cgroup file,
+ * times @scale; -1 if absent.
+ */
+static long file_value(const char *path, const char *key, char sep,
+		       long scale)
 {
 	size_t klen = strlen(key);
 	char line[256];
@@ -151,8 +155,8 @@ static long proc_kb(const char *path, const char *key)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ':') {
-			v = strtol(line + klen + 1, NULL, 10) * 1024;
+		if (!strncmp(line, key, klen) && line[klen] == sep) {
+			v = strtol(line + klen + 1, NULL, 10) * scale;
 			break;
 		}
 	}
@@ -160,25 +164,16 @@ static long proc_kb(const char *path, const char *key)
 	return v;
 }
 
+/* A "Key:   N kB" line of a /proc file, in bytes; -1 if absent. */
+static long proc_kb(const char *path, const char *key)
+{
+	return file_value(path, key, ':', 1024);
+}
+
 /* A "key N" line of /proc/vmstat or memory.stat; -1 if absent. */
 static long stat_value(const char *path, const char *key)
 {
-	size_t klen = strlen(key);
-	char line[256];
-	long v = -1;
-	FILE *f;
-
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, key, klen) && line[klen] == ' ') {
-			v = strtol(line + klen + 1, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return v;
+	return file_value(path, key, ' ', 1);
 }
 
 static int write_file(const char *path, const char *s)

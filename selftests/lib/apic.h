@@ -113,6 +113,22 @@ static inline void x2apic_enable(void)
 	x2apic_write_reg(APIC_SPIV, APIC_SPIV_APIC_ENABLED | 0xff);
 }
 
+/* No vector in service (xAPIC). */
+static inline bool xapic_isr_empty(void)
+{
+	u32 i, any = 0;
+
+	for (i = 0; i < 8; i++)
+		any |= xapic_read_reg(APIC_ISR + i * 0x10);
+	return !any;
+}
+
+/* A fixed self-IPI through the xAPIC ICR. */
+static inline void self_ipi(u32 vec)
+{
+	xapic_write_reg(APIC_ICR, APIC_DEST_SELF | APIC_INT_ASSERT | vec);
+}
+
 static inline void xapic_send_ipi(u32 dest, u32 icr_low)
 {
 	xapic_write_reg(APIC_ICR2, dest << 24);
