@@ -51,32 +51,7 @@ export BOCHS_STALL_WAIT=${BOCHS_STALL_WAIT:-2400}
 # on the console, instead of at LANE_TIMEOUT.
 export LANE_APPEND="loglevel=5 softlockup_panic=1 sysctl.kernel.softlockup_all_cpu_backtrace=1 hung_task_panic=1${LANE_APPEND:+ $LANE_APPEND}"
 
-parts=()	# "status|name|detail|seconds"
-total_pass=0
-total_fail=0
-total_skip=0
-failed_parts=0
 
-header()
-{
-	echo
-	echo "==> $1"
-}
-
-# record STATUS NAME DETAIL SECONDS [PASS FAIL SKIP]
-record()
-{
-	local st=$1 name=$2 detail=$3 t=$4 p=${5:-0} f=${6:-0} s=${7:-0}
-
-	total_pass=$((total_pass + p))
-	total_skip=$((total_skip + s))
-	total_fail=$((total_fail + f))
-	if [ "$st" != ok ]; then
-		failed_parts=$((failed_parts + 1))
-		[ "$f" -gt 0 ] || total_fail=$((total_fail + 1))
-	fi
-	parts+=("$st|$name|$detail|$t")
-}
 
 summary()
 {
@@ -171,17 +146,6 @@ run_lane()
 		"$SCRIPTS/lane.sh" "$1"
 }
 
-lane_wait()
-{
-	local pid lane
-
-	wait -n -p pid "${!lane_pid[@]}"
-	lane=${lane_pid[$pid]}
-	unset "lane_pid[$pid]"
-	lane_secs[$lane]=$(secs "${lane_start[$lane]}")
-	header "$lane: scripts/lane.sh $lane (ended after ${lane_secs[$lane]} s)"
-	cat "$out/lane-$lane.log"
-}
 
 header "lanes: $LANES on $kver ($lane_jobs at a time; fuzzer ${VHV_FUZZ_SECONDS} s, test timeout ${VHV_TEST_TIMEOUT} s, lane timeout ${LANE_TIMEOUT} s)"
 if [ ! -f "$mod/vhv.ko" ]; then

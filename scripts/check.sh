@@ -38,44 +38,8 @@ LANES=${LANES:-svm vmx svm-strict}
 out=$BUILD/check
 mkdir -p "$out"
 
-parts=()	# "status|name|detail|seconds"
-total_pass=0
-total_fail=0
-total_skip=0
-failed_parts=0
 
-header()
-{
-	echo
-	echo "==> $1"
-}
 
-# record STATUS NAME DETAIL SECONDS [PASS FAIL SKIP]
-record()
-{
-	local st=$1 name=$2 detail=$3 t=$4 p=${5:-0} f=${6:-0} s=${7:-0}
-
-	total_pass=$((total_pass + p))
-	total_skip=$((total_skip + s))
-	total_fail=$((total_fail + f))
-	if [ "$st" != ok ]; then
-		failed_parts=$((failed_parts + 1))
-		[ "$f" -gt 0 ] || total_fail=$((total_fail + 1))
-	fi
-	parts+=("$st|$name|$detail|$t")
-}
-
-# record_tests NAME RESULTFILE SECONDS: a part that counts TAP results.
-record_tests()
-{
-	local name=$1 res=$2 t=$3 p f s secs st
-
-	if [ -s "$res" ] && read -r p f s secs st <"$res"; then
-		record "$st" "$name" "$p passed, $f failed, $s skipped" "$secs" "$p" "$f" "$s"
-	else
-		record FAILED "$name" "did not run to the end (see above)" "$t"
-	fi
-}
 
 # ---- setup
 header "setup: scripts/setup.sh"
@@ -155,17 +119,6 @@ lanes_run=()
 declare -A lane_pid=() lane_start=() lane_secs=()
 
 # lane_wait: wait for one running lane to end and show its output.
-lane_wait()
-{
-	local pid lane
-
-	wait -n -p pid "${!lane_pid[@]}"
-	lane=${lane_pid[$pid]}
-	unset "lane_pid[$pid]"
-	lane_secs[$lane]=$(secs "${lane_start[$lane]}")
-	header "$lane: scripts/lane.sh $lane (ended after ${lane_secs[$lane]} s)"
-	cat "$out/lane-$lane.log"
-}
 
 if [ "$lane_jobs" -gt 1 ]; then
 	header "lanes: $LANES ($lane_jobs at a time; each one's output when it ends)"

@@ -143,3 +143,59 @@ print_sections()
 	done
 	echo "----"
 }
+
+# ---- the parts of a check run (scripts/check.sh, scripts/check-debug.sh)
+
+parts=()	# "status|name|detail|seconds"
+total_pass=0
+total_fail=0
+total_skip=0
+failed_parts=0
+
+header()
+{
+	echo
+	echo "==> $1"
+}
+
+# record STATUS NAME DETAIL SECONDS [PASS FAIL SKIP]
+record()
+{
+	local st=$1 name=$2 detail=$3 t=$4 p=${5:-0} f=${6:-0} s=${7:-0}
+
+	total_pass=$((total_pass + p))
+	total_skip=$((total_skip + s))
+	total_fail=$((total_fail + f))
+	if [ "$st" != ok ]; then
+		failed_parts=$((failed_parts + 1))
+		[ "$f" -gt 0 ] || total_fail=$((total_fail + 1))
+	fi
+	parts+=("$st|$name|$detail|$t")
+}
+
+# record_tests NAME RESULTFILE SECONDS: a part that counts TAP results.
+record_tests()
+{
+	local name=$1 res=$2 t=$3 p f s secs st
+
+	if [ -s "$res" ] && read -r p f s secs st <"$res"; then
+		record "$st" "$name" "$p passed, $f failed, $s skipped" "$secs" "$p" "$f" "$s"
+	else
+		record FAILED "$name" "did not run to the end (see above)" "$t"
+	fi
+}
+
+# lane_wait: wait for one of the lanes in lane_pid[] (PID -> lane; the
+# caller sets lane_start[lane] and writes $out/lane-LANE.log), print its
+# log and set lane_secs[lane].
+lane_wait()
+{
+	local pid lane
+
+	wait -n -p pid "${!lane_pid[@]}"
+	lane=${lane_pid[$pid]}
+	unset "lane_pid[$pid]"
+	lane_secs[$lane]=$(secs "${lane_start[$lane]}")
+	header "$lane: scripts/lane.sh $lane (ended after ${lane_secs[$lane]} s)"
+	cat "$out/lane-$lane.log"
+}
